@@ -1,0 +1,8 @@
+//! azdeck: a terminal operations console for Azure, with a built-in simulated Azure.
+//!
+//! Layers (dependencies point one way): `azure` (REST client) ← `runbook` (engine) ← `tui` / `cli`;
+//! `store` and `config` are leaves; `sim` (the simulated Azure) depends only on `model`.
+
+pub mod cli;
+pub mod model;
+pub mod sim;

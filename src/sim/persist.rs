@@ -1,0 +1,114 @@
+//! Keeping a simulated cloud across restarts (`--state-dir`): its state is written as JSON (atomically,
+//! through a temporary file) and read back instead of the world at the next start.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{
+    Operation, Principal, Resource, ResourceGroup, Settings, State, Subscription, Tenant,
+};
+use super::Sim;
+
+const FILE: &str = "state.json";
+const FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    #[error("cannot read saved simulator state {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("saved simulator state {path} is not readable by this version ({source}); move it away to start from the world again")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot write simulator state {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Saved {
+    format: u32,
+    tenant: Option<Tenant>,
+    principals: Vec<Principal>,
+    subscriptions: BTreeMap<String, Subscription>,
+    resource_groups: BTreeMap<String, ResourceGroup>,
+    resources: BTreeMap<String, Resource>,
+    operations: HashMap<String, Operation>,
+    settings: Settings,
+    unhealthy_images: Vec<String>,
+    clock_offset_secs: i64,
+}
+
+impl Saved {
+    pub fn into_state(self, state: &mut State) {
+        state.tenant = self.tenant;
+        state.principals = self.principals;
+        state.subscriptions = self.subscriptions;
+        state.resource_groups = self.resource_groups;
+        state.resources = self.resources;
+        state.operations = self.operations;
+        state.settings = self.settings;
+        state.unhealthy_images = self.unhealthy_images;
+        state.clock_offset = chrono::Duration::seconds(self.clock_offset_secs);
+    }
+}
+
+pub fn load(dir: &Path) -> Result<Option<Saved>, PersistError> {
+    let path = dir.join(FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| PersistError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let saved: Saved = serde_json::from_str(&text).map_err(|source| PersistError::Parse {
+        path: path.clone(),
+        source,
+    })?;
+    if saved.format != FORMAT {
+        return Err(PersistError::Parse {
+            path,
+            source: serde::de::Error::custom(format!(
+                "format {} (expected {FORMAT})",
+                saved.format
+            )),
+        });
+    }
+    Ok(Some(saved))
+}
+
+pub fn save(sim: &Sim, dir: &Path) -> Result<(), PersistError> {
+    let json = {
+        let state = sim.state.lock();
+        let saved = Saved {
+            format: FORMAT,
+            tenant: state.tenant.clone(),
+            principals: state.principals.clone(),
+            subscriptions: state.subscriptions.clone(),
+            resource_groups: state.resource_groups.clone(),
+            resources: state.resources.clone(),
+            operations: state.operations.clone(),
+            settings: state.settings.clone(),
+            unhealthy_images: state.unhealthy_images.clone(),
+            clock_offset_secs: state.clock_offset.num_seconds(),
+        };
+        serde_json::to_vec(&saved).unwrap_or_default()
+    };
+    let path = dir.join(FILE);
+    let tmp = dir.join(format!("{FILE}.tmp"));
+    std::fs::write(&tmp, json).map_err(|source| PersistError::Write {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &path).map_err(|source| PersistError::Write { path, source })
+}
