@@ -120,6 +120,7 @@ pub fn handle(sim: &Sim, req: &SimRequest) -> SimResponse {
             };
             let mut state = sim.state.lock();
             state.clock_offset += chrono::Duration::seconds(secs);
+            state.generation += 1;
             super::arm::lro::settle_due(&mut state);
             SimResponse::ok(json!({ "now": state.now().to_rfc3339() }))
         }
@@ -136,6 +137,7 @@ pub fn handle(sim: &Sim, req: &SimRequest) -> SimResponse {
                 return error(StatusCode::BAD_REQUEST, &e.to_string());
             }
             *state = next;
+            state.generation += 1;
             for rule in fragment.faults {
                 if let Err(e) = sim.faults.lock().add(rule) {
                     return error(StatusCode::BAD_REQUEST, &e.to_string());
@@ -151,7 +153,11 @@ pub fn handle(sim: &Sim, req: &SimRequest) -> SimResponse {
             if let Some(s) = &sim.settings_override {
                 fresh.settings = s.clone();
             }
-            *sim.state.lock() = fresh;
+            {
+                let mut state = sim.state.lock();
+                fresh.generation = state.generation + 1;
+                *state = fresh;
+            }
             let mut faults = sim.faults.lock();
             faults.clear();
             for rule in &sim.world.faults {

@@ -50,7 +50,12 @@ pub struct FaultMatch {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum FaultAction {
     /// 429 with `Retry-After` and ARM's throttling error.
     Throttle {

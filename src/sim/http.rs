@@ -73,11 +73,10 @@ impl SimRequest {
             .is_some_and(|s| s.eq_ignore_ascii_case(literal))
     }
 
+    /// Whether the request can change anything. POSTs that only read — Resource Graph queries and
+    /// `list*` actions such as `listSecrets` — do not.
     pub fn is_mutating(&self) -> bool {
-        matches!(
-            self.method,
-            Method::PUT | Method::PATCH | Method::DELETE | Method::POST
-        )
+        is_mutating(&self.method, &self.path)
     }
 
     /// Parses the body as JSON. An empty body is `Ok(None)`.
@@ -115,6 +114,20 @@ impl SimRequest {
                 "The request content was invalid and could not be deserialized: the body is empty.",
             )),
         }
+    }
+}
+
+/// See `SimRequest::is_mutating`.
+pub fn is_mutating(method: &Method, path: &str) -> bool {
+    match *method {
+        Method::PUT | Method::PATCH | Method::DELETE => true,
+        Method::POST => {
+            let lower = path.trim_end_matches('/').to_ascii_lowercase();
+            let last = lower.rsplit('/').next().unwrap_or_default();
+            !(lower.ends_with("/providers/microsoft.resourcegraph/resources")
+                || last.starts_with("list"))
+        }
+        _ => false,
     }
 }
 

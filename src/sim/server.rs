@@ -132,10 +132,7 @@ async fn handle(
     let path = req.uri().path().to_string();
     let query_string = req.uri().query().unwrap_or_default().to_string();
     let headers = req.headers().clone();
-    let mutating = matches!(
-        method,
-        http::Method::PUT | http::Method::PATCH | http::Method::DELETE | http::Method::POST
-    );
+    let mutating = super::http::is_mutating(&method, &path);
 
     let decision = if path.starts_with("/_sim") {
         Default::default()

@@ -236,6 +236,15 @@ pub struct State {
     pub clock_offset: Duration,
     /// Resource Graph's per-user quota window: start and queries used.
     pub graph_quota: HashMap<String, (std::time::Instant, u64)>,
+    /// Bumped by every change, so derived results (Resource Graph pages) know when to recompute.
+    pub generation: u64,
+    /// The last Resource Graph result: (query and scope, generation, table). Pages of one query
+    /// read one snapshot, as Resource Graph's skip tokens do.
+    pub graph_cache: Option<(
+        String,
+        u64,
+        std::sync::Arc<crate::sim::providers::kql::Table>,
+    )>,
 }
 
 pub fn sub_key(subscription_id: &str) -> String {

@@ -124,6 +124,9 @@ pub fn settle_due(state: &mut State) {
         .filter(|op| op.status == OpStatus::InProgress && op.due <= now)
         .map(|op| op.id.clone())
         .collect();
+    if !due.is_empty() {
+        state.generation += 1;
+    }
     for id in due {
         settle(state, &id, now);
     }

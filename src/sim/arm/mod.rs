@@ -183,6 +183,9 @@ pub fn handle(
                 fail_lro,
             };
             let mut r = route(&mut state, &ctx);
+            if req.is_mutating() {
+                state.generation += 1;
+            }
             r.set_header(&remaining_header, remaining.to_string());
             r
         }
@@ -313,10 +316,8 @@ fn route(state: &mut State, ctx: &ArmCtx) -> SimResponse {
         ["subscriptions", _, rest @ ..] => {
             let sub = req.segments[1].clone();
             if state.subscription(&sub).is_none() {
-                if let Err(e) =
-                    apiversion::check(req.api_version(), "Microsoft.Resources/subscriptions", "")
-                {
-                    return e;
+                if req.api_version().is_none() {
+                    return apiversion::missing();
                 }
                 return SimResponse::arm_error(
                     StatusCode::NOT_FOUND,

@@ -189,27 +189,40 @@ pub fn query(state: &mut State, ctx: &ArmCtx) -> SimResponse {
         resp.set_header("Retry-After", "5");
         return resp;
     };
-    let rows: Vec<Value> = subscriptions
-        .iter()
-        .flat_map(|s| {
-            state
-                .resources_under(&format!("/subscriptions/{s}"))
-                .filter(|r| r.is_top_level())
-                .map(|r| row(state, r))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let table = match parsed.execute(rows.iter()) {
-        Ok(t) => t,
-        Err(e) => return invalid_query(&format!("{} (at position {})", e.message, e.position)),
+    let cache_key = format!("{}\n{}", subscriptions.join(","), query_text);
+    let table = match &state.graph_cache {
+        Some((key, generation, table)) if *key == cache_key && *generation == state.generation => {
+            table.clone()
+        }
+        _ => {
+            let rows: Vec<Value> = subscriptions
+                .iter()
+                .flat_map(|s| {
+                    state
+                        .resources_under(&format!("/subscriptions/{s}"))
+                        .filter(|r| r.is_top_level())
+                        .map(|r| row(state, r))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let table = match parsed.execute(rows.iter()) {
+                Ok(t) => std::sync::Arc::new(t),
+                Err(e) => {
+                    return invalid_query(&format!("{} (at position {})", e.message, e.position))
+                }
+            };
+            state.graph_cache = Some((cache_key, state.generation, table.clone()));
+            table
+        }
     };
     let total = table.rows.len();
     let end = offset.saturating_add(top).min(total);
     let page: Vec<serde_json::Map<String, Value>> = table
         .rows
-        .into_iter()
+        .iter()
         .skip(offset)
         .take(end.saturating_sub(offset))
+        .cloned()
         .collect();
     let data = if table_format {
         json!({
