@@ -68,7 +68,7 @@ pub async fn serve(
                 };
             let service = service_fn(move |req| {
                 let sim = sim.clone();
-                async move { Ok::<_, DropConnection>(handle(sim, req).await?) }
+                async move { handle(sim, req).await }
             });
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls), service)

@@ -37,9 +37,8 @@ pub fn list(state: &State, ctx: &ArmCtx, path: &ProviderPath, info: &TypeInfo) -
     if !path.names.is_empty() && state.resource(&parent).is_none() {
         let parent_type: String = info
             .canonical
-            .rsplitn(2, '/')
-            .nth(1)
-            .unwrap_or(info.canonical)
+            .rsplit_once('/')
+            .map_or(info.canonical, |(parent, _)| parent)
             .to_string();
         return resource_not_found(path, &parent_type);
     }
@@ -208,7 +207,7 @@ fn put(
     if path.names.len() > 1 {
         let parent_id = id.rsplitn(3, '/').nth(2).unwrap_or_default().to_string();
         if state.resource(&parent_id).is_none() {
-            let parent_type = info.canonical.rsplitn(2, '/').nth(1).unwrap_or_default();
+            let parent_type = info.canonical.rsplit_once('/').map(|(p, _)| p).unwrap_or_default();
             return resource_not_found(path, parent_type);
         }
     }

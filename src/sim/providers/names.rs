@@ -81,8 +81,8 @@ pub fn violation(rule: NameRule, name: &str) -> Option<&'static str> {
                 .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
             && last != Some('.')))
         .then_some("Resource group names only allow up to 90 characters and can only include alphanumeric, underscore, parentheses, hyphen, period (except at end), and Unicode characters that match the allowed characters."),
-        NameRule::Any => (!((1..=260).contains(&len)
-            && !name.chars().any(|c| matches!(c, '<' | '>' | '*' | '%' | '&' | ':' | '\\' | '?' | '/' | '#'))))
+        NameRule::Any => (!(1..=260).contains(&len)
+            || name.chars().any(|c| matches!(c, '<' | '>' | '*' | '%' | '&' | ':' | '\\' | '?' | '/' | '#')))
         .then_some("Resource names must be 1 to 260 characters and cannot contain '<', '>', '*', '%', '&', ':', '\\', '?', '/' or '#'."),
     }
 }
