@@ -134,9 +134,27 @@ pub async fn run(args: SimArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     drop(out);
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot wait for Ctrl-C")?;
+    wait_for_stop_signal().await?;
     handle.shutdown().await;
     Ok(exit::OK)
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM: both stop the simulator cleanly (state is saved when kept).
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")
+    }
 }

@@ -148,6 +148,10 @@ pub struct ResourceSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RevisionSpec {
     pub suffix: String,
+    /// The full revision name when it is not `{app}--{suffix}` (the specs' examples name revisions
+    /// `{app}-{suffix}`, and one names a revision after another app).
+    #[serde(default)]
+    pub name: Option<String>,
     /// The image of the first container (the rest of the template is the app's).
     #[serde(default)]
     pub image: Option<String>,
@@ -554,6 +558,7 @@ fn build_app(
     let specs: Vec<RevisionSpec> = if spec.revisions.is_empty() {
         vec![RevisionSpec {
             suffix: "initial".into(),
+            name: None,
             image: None,
             template: None,
             created_ago: spec.created_ago.clone(),
@@ -566,7 +571,10 @@ fn build_app(
     let count = specs.len();
     let mut revisions = Vec::new();
     for (i, r) in specs.iter().enumerate() {
-        let name = format!("{}--{}", spec.name, r.suffix);
+        let name = r
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}--{}", spec.name, r.suffix));
         let mut template = r.template.clone().unwrap_or_else(|| base_template.clone());
         substitute(&mut template, subst);
         if let Some(image) = &r.image {

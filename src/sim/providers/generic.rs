@@ -207,7 +207,11 @@ fn put(
     if path.names.len() > 1 {
         let parent_id = id.rsplitn(3, '/').nth(2).unwrap_or_default().to_string();
         if state.resource(&parent_id).is_none() {
-            let parent_type = info.canonical.rsplit_once('/').map(|(p, _)| p).unwrap_or_default();
+            let parent_type = info
+                .canonical
+                .rsplit_once('/')
+                .map(|(p, _)| p)
+                .unwrap_or_default();
             return resource_not_found(path, parent_type);
         }
     }
