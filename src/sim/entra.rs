@@ -42,7 +42,7 @@ pub fn handle(
     match (&req.method, segs.as_slice()) {
         (&Method::POST, [tenant, "oauth2", "v2.0", "token"])
         | (&Method::POST, [tenant, "oauth2", "token"]) => {
-            token(state, identity, signer, req, tenant, lifetime_override)
+            token(state, signer, req, tenant, lifetime_override)
         }
         (&Method::GET, [tenant, "v2.0", ".well-known", "openid-configuration"])
         | (&Method::GET, [tenant, ".well-known", "openid-configuration"]) => {
@@ -125,7 +125,6 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 fn token(
     state: &State,
-    identity: &SimIdentity,
     signer: &TokenSigner,
     req: &SimRequest,
     tenant: &str,
@@ -222,7 +221,6 @@ fn token(
         .unwrap_or_else(|| state.settings.token_lifetime_secs);
     let access_token = mint(
         state,
-        identity,
         signer,
         &audience,
         &principal.object_id,
@@ -282,7 +280,6 @@ fn check_assertion(
 
 pub fn mint(
     state: &State,
-    identity: &SimIdentity,
     signer: &TokenSigner,
     audience: &str,
     object_id: &str,
@@ -290,7 +287,6 @@ pub fn mint(
     lifetime_secs: i64,
 ) -> String {
     let now = state.now().timestamp();
-    let _ = identity;
     signer.sign(&Claims {
         aud: audience.to_string(),
         iss: format!("https://sts.windows.net/{}/", state.tenant_id()),
@@ -343,7 +339,6 @@ fn managed_identity(
     let audience = resource.trim_end_matches("/.default").trim_end_matches('/');
     let token = mint(
         state,
-        identity,
         signer,
         audience,
         &principal.object_id,

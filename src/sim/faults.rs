@@ -152,19 +152,14 @@ impl Faults {
     }
 
     pub fn remove(&mut self, id: &str) -> bool {
-        let before = self.rules.len();
-        let keep: Vec<bool> = self.rules.iter().map(|r| r.id != id).collect();
-        let mut i = 0;
-        self.rules.retain(|_| {
-            i += 1;
-            keep[i - 1]
-        });
-        let mut j = 0;
-        self.compiled.retain(|_| {
-            j += 1;
-            keep[j - 1]
-        });
-        before != self.rules.len()
+        match self.rules.iter().position(|r| r.id == id) {
+            Some(i) => {
+                self.rules.remove(i);
+                self.compiled.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn add(&mut self, mut rule: FaultRule) -> Result<String, FaultError> {

@@ -1,7 +1,6 @@
 //! The HTTPS listener: TLS, HTTP/1.1 and HTTP/2, a 4 MiB body limit, fault injection, routing by
 //! host name, and the request log.
 
-use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -293,6 +292,3 @@ fn to_hyper(resp: SimResponse) -> Response<Full<Bytes>> {
         r
     })
 }
-
-#[allow(dead_code)]
-fn _assert_infallible(_: Infallible) {}
