@@ -43,31 +43,6 @@ fn stop(mut running: Running) {
     assert!(exit.success(), "SIGTERM is a clean stop: {exit:?}");
 }
 
-async fn get_token(client: &reqwest::Client, env: &SimEnvironment) -> String {
-    let resp = client
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            env.endpoints.active_directory, env.tenant_id
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", env.service_principal.client_id.as_str()),
-            (
-                "client_secret",
-                env.service_principal.client_secret.as_str(),
-            ),
-            (
-                "scope",
-                &format!("{}.default", env.endpoints.resource_manager),
-            ),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let body: Value = resp.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn the_binary_serves_its_env_file_and_keeps_state_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
@@ -77,7 +52,12 @@ async fn the_binary_serves_its_env_file_and_keeps_state_across_restarts() {
     assert!(env.hosts.iter().any(|h| h == "*.vault.azdeck.localhost"));
     let addr: std::net::SocketAddr = env.listen.parse().unwrap();
     let client = support::simulator::client_for(&env, addr, &[]);
-    let bearer = get_token(&client, &env).await;
+    let bearer = support::simulator::token_for(
+        &client,
+        &env,
+        &format!("{}.default", env.endpoints.resource_manager),
+    )
+    .await;
     let sub = env
         .subscriptions
         .iter()
@@ -106,7 +86,12 @@ async fn the_binary_serves_its_env_file_and_keeps_state_across_restarts() {
     let env = running.env.clone();
     let addr: std::net::SocketAddr = env.listen.parse().unwrap();
     let client = support::simulator::client_for(&env, addr, &[]);
-    let bearer = get_token(&client, &env).await;
+    let bearer = support::simulator::token_for(
+        &client,
+        &env,
+        &format!("{}.default", env.endpoints.resource_manager),
+    )
+    .await;
     let rg = format!(
         "{}subscriptions/{sub}/resourcegroups/rg-kept?api-version=2025-04-01",
         env.endpoints.resource_manager

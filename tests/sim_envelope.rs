@@ -39,32 +39,12 @@ async fn requests_without_a_valid_token_are_refused_as_arm_does() {
 
     // A token for another audience (Key Vault's) is not accepted by ARM.
     let env = sim.env();
-    let resp = sim
-        .client
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            env.endpoints.active_directory, env.tenant_id
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", env.service_principal.client_id.as_str()),
-            (
-                "client_secret",
-                env.service_principal.client_secret.as_str(),
-            ),
-            (
-                "scope",
-                &format!("https://{}/.default", env.endpoints.key_vault_dns_suffix),
-            ),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (_, token) = status_json(resp).await;
+    let vault_scope = format!("https://{}/.default", env.endpoints.key_vault_dns_suffix);
+    let vault_token = support::simulator::token_for(&sim.client, env, &vault_scope).await;
     let (status, body) = status_json(
         sim.client
             .get(&url)
-            .bearer_auth(token["access_token"].as_str().unwrap())
+            .bearer_auth(&vault_token)
             .send()
             .await
             .unwrap(),

@@ -84,34 +84,8 @@ impl TestSim {
     }
 
     pub async fn fresh_token(&self) -> String {
-        let env = self.env();
-        let resp = self
-            .client
-            .post(format!(
-                "{}/{}/oauth2/v2.0/token",
-                env.endpoints.active_directory, env.tenant_id
-            ))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", env.service_principal.client_id.as_str()),
-                (
-                    "client_secret",
-                    env.service_principal.client_secret.as_str(),
-                ),
-                (
-                    "scope",
-                    &format!("{}.default", env.endpoints.resource_manager),
-                ),
-            ])
-            .send()
-            .await
-            .expect("token request");
-        assert_eq!(resp.status(), 200, "token endpoint answers 200");
-        let body: Value = resp.json().await.expect("token JSON");
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_string()
+        let scope = format!("{}.default", self.env().endpoints.resource_manager);
+        token_for(&self.client, self.env(), &scope).await
     }
 
     /// `path` is relative to ARM's root (no leading slash needed) or an absolute URL.
@@ -203,6 +177,33 @@ impl TestSim {
     pub async fn stop(self) {
         self.handle.shutdown().await;
     }
+}
+
+/// A token from the simulated Entra ID for the environment's service principal and `scope`.
+pub async fn token_for(client: &Client, env: &SimEnvironment, scope: &str) -> String {
+    let resp = client
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            env.endpoints.active_directory, env.tenant_id
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", env.service_principal.client_id.as_str()),
+            (
+                "client_secret",
+                env.service_principal.client_secret.as_str(),
+            ),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(resp.status(), 200, "token endpoint answers 200");
+    let body: Value = resp.json().await.expect("token JSON");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
 }
 
 pub async fn status_json(resp: Response) -> (u16, Value) {

@@ -105,6 +105,13 @@ pub fn headers(
     retry_after(state, resp);
 }
 
+/// `202 Accepted` for operation `op_id`, with `Azure-AsyncOperation`, `Location` and `Retry-After`.
+pub fn accepted(state: &State, ctx: &ArmCtx, op_id: &str) -> SimResponse {
+    let mut resp = SimResponse::new(StatusCode::ACCEPTED);
+    headers(state, ctx, &mut resp, op_id, true);
+    resp
+}
+
 pub fn retry_after(state: &State, resp: &mut SimResponse) {
     resp.set_header(
         "Retry-After",

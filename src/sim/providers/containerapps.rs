@@ -864,9 +864,7 @@ fn apply(
         .map(|r| r.etag.clone())
         .unwrap_or_default();
     if is_patch {
-        let mut resp = SimResponse::new(StatusCode::ACCEPTED);
-        lro::headers(state, ctx, &mut resp, &op, true);
-        return resp;
+        return lro::accepted(state, ctx, &op);
     }
     let body = state
         .resource(app_id)
@@ -997,9 +995,7 @@ fn delete(state: &mut State, ctx: &ArmCtx, app_id: &str) -> SimResponse {
         app_id,
         Effect::DeleteResource,
     );
-    let mut resp = SimResponse::new(StatusCode::ACCEPTED);
-    lro::headers(state, ctx, &mut resp, &op, true);
-    resp
+    lro::accepted(state, ctx, &op)
 }
 
 fn list_secrets(state: &State, path: &ProviderPath, app_id: &str) -> SimResponse {
@@ -1047,9 +1043,7 @@ fn start_stop(
         Effect::ContainerAppStop
     };
     let op = lro::begin(state, ctx, "Microsoft.App", &location, app_id, effect);
-    let mut resp = SimResponse::new(StatusCode::ACCEPTED);
-    lro::headers(state, ctx, &mut resp, &op, true);
-    resp
+    lro::accepted(state, ctx, &op)
 }
 
 fn revision_error(message: String) -> SimResponse {

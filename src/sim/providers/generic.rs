@@ -325,9 +325,7 @@ fn patch(
         }
         let ns = info.canonical.split('/').next().unwrap_or_default();
         let op = lro::begin(state, ctx, ns, &location, id, Effect::Provisioned);
-        let mut resp = SimResponse::new(StatusCode::ACCEPTED);
-        lro::headers(state, ctx, &mut resp, &op, true);
-        return resp;
+        return lro::accepted(state, ctx, &op);
     }
     match state.resource(id) {
         Some(r) => SimResponse::ok(render(r)).with_header("ETag", r.etag.clone()),
@@ -353,9 +351,7 @@ fn delete(state: &mut State, ctx: &ArmCtx, info: &TypeInfo, id: &str) -> SimResp
     set_provisioning_state(state, id, "Deleting");
     let ns = info.canonical.split('/').next().unwrap_or_default();
     let op = lro::begin(state, ctx, ns, &location, id, Effect::DeleteResource);
-    let mut resp = SimResponse::new(StatusCode::ACCEPTED);
-    lro::headers(state, ctx, &mut resp, &op, true);
-    resp
+    lro::accepted(state, ctx, &op)
 }
 
 #[cfg(test)]
