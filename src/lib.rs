@@ -4,5 +4,6 @@
 //! `store` and `config` are leaves; `sim` (the simulated Azure) depends only on `model`.
 
 pub mod cli;
+pub mod config;
 pub mod model;
 pub mod sim;

@@ -782,15 +782,26 @@ async fn subscriptions_tenants_providers_locations_and_metadata() {
     )
     .await;
     assert_eq!(s, 200);
-    assert_eq!(body[0]["resourceManager"], sim.arm());
+    assert_eq!(body["resourceManager"], sim.arm());
     assert_eq!(
-        body[0]["suffixes"]["keyVaultDns"],
+        body["suffixes"]["keyVaultDns"],
         sim.env().endpoints.key_vault_dns_suffix
     );
     assert_eq!(
-        body[0]["authentication"]["loginEndpoint"],
+        body["authentication"]["loginEndpoint"],
         format!("{}/", sim.env().endpoints.active_directory)
     );
+    // Older versions answer a list of clouds.
+    let (s, body) = status_json(
+        sim.client
+            .get(sim.url("metadata/endpoints?api-version=2019-05-01"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(body[0]["resourceManager"], sim.arm());
     sim.stop().await;
 }
 

@@ -177,6 +177,8 @@ pub struct SimHandle {
     pub addr: SocketAddr,
     pub sim: Arc<Sim>,
     pub env_file: PathBuf,
+    /// A temporary folder for the CA and token files, removed at shutdown (no `--state-dir`).
+    temp_dir: Option<PathBuf>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -186,6 +188,9 @@ impl SimHandle {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        if let Some(dir) = &self.temp_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -276,6 +281,7 @@ pub async fn start(options: SimOptions) -> Result<SimHandle, SimError> {
         addr: local,
         sim,
         env_file,
+        temp_dir: options.state_dir.is_none().then(|| files_dir.clone()),
         shutdown: tx,
         task,
     })

@@ -51,11 +51,22 @@ pub fn begin(
         .nth(2)
         .unwrap_or_default()
         .to_string();
+    // Child resources (Front Door origin groups, origins, routes) have no location: their status
+    // URL takes the top-level resource's, so it never has an empty `locations//` segment.
+    let mut location = normalize_location(location);
+    if location.is_empty() {
+        let top: Vec<&str> = resource_id.split('/').take(9).collect();
+        location = state
+            .resource(&top.join("/"))
+            .map(|r| normalize_location(r.location()))
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| "global".to_string());
+    }
     let op = Operation {
         id: id.clone(),
         subscription_id,
         namespace: namespace.to_string(),
-        location: normalize_location(location),
+        location,
         resource_id: resource_id.to_string(),
         started: now,
         due: now + state.settings.lro_duration(),
@@ -226,13 +237,15 @@ pub fn operation_status(state: &mut State, ctx: &ArmCtx, op_id: &str, kind: &str
             retry_after(state, &mut resp);
             resp
         }
-        OpStatus::Succeeded => match state.resource(&op.resource_id) {
-            Some(_) if matches!(op.effect, Effect::ContainerAppSettle { .. }) => {
-                providers::render(state, &op.resource_id)
-                    .map(SimResponse::ok)
-                    .unwrap_or_else(|| SimResponse::new(StatusCode::NO_CONTENT))
-            }
-            _ => SimResponse::new(StatusCode::NO_CONTENT),
+        // Done: what the operation would have answered synchronously (async-api-reference.md) —
+        // the resource it created, changed, started or stopped; nothing for a deletion, with the
+        // 200 a resource group's deletion declares (ResourceGroups_Delete has no 204).
+        OpStatus::Succeeded => match (&op.effect, state.resource(&op.resource_id)) {
+            (Effect::DeleteResourceGroup, _) => SimResponse::new(StatusCode::OK),
+            (Effect::DeleteResource, _) | (_, None) => SimResponse::new(StatusCode::NO_CONTENT),
+            (_, Some(_)) => providers::render(state, &op.resource_id)
+                .map(SimResponse::ok)
+                .unwrap_or_else(|| SimResponse::new(StatusCode::NO_CONTENT)),
         },
         OpStatus::Failed { code, message } => SimResponse::arm_error(
             if code == "InternalServerError" {

@@ -307,9 +307,7 @@ fn route(state: &mut State, ctx: &ArmCtx) -> SimResponse {
         ["tenants"] => res::tenants(state, ctx),
         ["subscriptions"] => res::list_subscriptions(state, ctx),
         ["providers"] => res::list_providers(state, ctx, None),
-        ["providers", ns] if *ns != "microsoft.resourcegraph" => {
-            res::provider(state, ctx, None, &req.segments[1])
-        }
+        ["providers", _ns] => res::provider(state, ctx, None, &req.segments[1]),
         ["providers", "microsoft.resourcegraph", "resources"] => {
             providers::graph::query(state, ctx)
         }

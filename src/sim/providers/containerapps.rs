@@ -664,16 +664,10 @@ fn validate_traffic(
         ));
     }
     if mode == "Single" {
-        let split = entries.len() > 1
-            || entries.iter().any(|e| {
-                e.get("revisionName").is_some()
-                    && e.get("latestRevision").and_then(Value::as_bool) != Some(true)
-                    && new_revision.is_none_or(|n| {
-                        e.get("revisionName")
-                            .and_then(Value::as_str)
-                            .is_some_and(|r| !r.eq_ignore_ascii_case(n))
-                    })
-            });
+        // Only a real split is refused. One entry (100%) is accepted whatever revision it names —
+        // the spec's own ContainerApps_CreateOrUpdate example sends one naming an older revision
+        // without a revision mode and documents 200/201 — and all traffic still goes to the latest.
+        let split = entries.len() > 1;
         if split {
             return Err(bad(
                 "ContainerAppTrafficSplitNotAllowedInSingleRevisionMode",
@@ -1087,7 +1081,8 @@ fn activate(state: &mut State, app_id: &str, rev_name: &str) -> SimResponse {
         }
     }
     r.changed_at = now;
-    SimResponse::new(StatusCode::OK)
+    // The service answers with a JSON string; az prints it (and fails on an empty body).
+    SimResponse::ok(json!("Activate succeeded"))
 }
 
 fn deactivate(state: &mut State, app_id: &str, rev_name: &str) -> SimResponse {
@@ -1131,7 +1126,8 @@ fn deactivate(state: &mut State, app_id: &str, rev_name: &str) -> SimResponse {
             rev.last_active = Some(now);
         }
     }
-    SimResponse::new(StatusCode::OK)
+    // The service answers with a JSON string; az prints it (and fails on an empty body).
+    SimResponse::ok(json!("Deactivate succeeded"))
 }
 
 fn restart(state: &mut State, app_id: &str, rev_name: &str) -> SimResponse {
@@ -1152,7 +1148,8 @@ fn restart(state: &mut State, app_id: &str, rev_name: &str) -> SimResponse {
         ));
     }
     rev.started = now;
-    SimResponse::new(StatusCode::OK)
+    // The service answers with a JSON string; az prints it (and fails on an empty body).
+    SimResponse::ok(json!("Restart succeeded"))
 }
 
 /// Completion of a container app operation.

@@ -263,6 +263,9 @@ fn put(
     if info.lro_put {
         let ns = info.canonical.split('/').next().unwrap_or_default();
         let op = lro::begin(state, ctx, ns, &location, id, Effect::Provisioned);
+        if info.put_accepted {
+            return lro::accepted(state, ctx, &op);
+        }
         lro::headers(state, ctx, &mut resp, &op, false);
     }
     resp
@@ -325,7 +328,13 @@ fn patch(
         }
         let ns = info.canonical.split('/').next().unwrap_or_default();
         let op = lro::begin(state, ctx, ns, &location, id, Effect::Provisioned);
-        return lro::accepted(state, ctx, &op);
+        let mut resp = lro::accepted(state, ctx, &op);
+        if info.accepted_body {
+            if let Some(r) = state.resource(id) {
+                resp.body = crate::sim::http::Body::Json(render(r));
+            }
+        }
+        return resp;
     }
     match state.resource(id) {
         Some(r) => SimResponse::ok(render(r)).with_header("ETag", r.etag.clone()),

@@ -30,6 +30,11 @@ pub struct TypeInfo {
     /// Top-level tracked resources need a location.
     pub tracked: bool,
     pub name_rule: names::NameRule,
+    /// A long-running PUT answers `202 Accepted` without a body instead of 200/201 (the
+    /// PostgreSQL and Storage specs declare no 201).
+    pub put_accepted: bool,
+    /// `202 Accepted` answers of PATCH carry the resource (the Front Door spec declares a body).
+    pub accepted_body: bool,
 }
 
 const fn t(
@@ -45,6 +50,27 @@ const fn t(
         lro_delete: lro,
         tracked,
         name_rule,
+        put_accepted: false,
+        accepted_body: false,
+    }
+}
+
+impl TypeInfo {
+    /// PATCH and DELETE answer synchronously (Key Vault: 200, 201 or 204, never 202).
+    const fn sync_update_delete(mut self) -> Self {
+        self.lro_patch = false;
+        self.lro_delete = false;
+        self
+    }
+
+    const fn put_accepted(mut self) -> Self {
+        self.put_accepted = true;
+        self
+    }
+
+    const fn accepted_body(mut self) -> Self {
+        self.accepted_body = true;
+        self
     }
 }
 
@@ -70,28 +96,31 @@ pub const TYPES: &[TypeInfo] = &[
         false,
         N::Any,
     ),
-    t("Microsoft.KeyVault/vaults", true, true, N::KeyVault),
+    t("Microsoft.KeyVault/vaults", true, true, N::KeyVault).sync_update_delete(),
     t(
         "Microsoft.DBforPostgreSQL/flexibleServers",
         true,
         true,
         N::PostgresServer,
-    ),
-    t("Microsoft.Cdn/profiles", true, true, N::Cdn),
-    t("Microsoft.Cdn/profiles/afdEndpoints", true, true, N::Cdn),
-    t("Microsoft.Cdn/profiles/originGroups", true, false, N::Cdn),
+    )
+    .put_accepted(),
+    t("Microsoft.Cdn/profiles", true, true, N::Cdn).accepted_body(),
+    t("Microsoft.Cdn/profiles/afdEndpoints", true, true, N::Cdn).accepted_body(),
+    t("Microsoft.Cdn/profiles/originGroups", true, false, N::Cdn).accepted_body(),
     t(
         "Microsoft.Cdn/profiles/originGroups/origins",
         true,
         false,
         N::Cdn,
-    ),
+    )
+    .accepted_body(),
     t(
         "Microsoft.Cdn/profiles/afdEndpoints/routes",
         true,
         false,
         N::Cdn,
-    ),
+    )
+    .accepted_body(),
     TypeInfo {
         canonical: "Microsoft.Storage/storageAccounts",
         lro_put: true,
@@ -99,6 +128,8 @@ pub const TYPES: &[TypeInfo] = &[
         lro_delete: false,
         tracked: true,
         name_rule: N::StorageAccount,
+        put_accepted: true,
+        accepted_body: false,
     },
     t(
         "Microsoft.ContainerRegistry/registries",
@@ -170,6 +201,13 @@ pub fn dispatch(state: &mut State, ctx: &ArmCtx, path: &ProviderPath) -> SimResp
             .collect::<Vec<_>>()
             .join("/");
         let rule = type_info(&ty).map(|t| t.name_rule).unwrap_or(N::Any);
+        // ARM names are case-insensitive: a path may address an existing resource in another case
+        // (the specs' examples write `testcontainerApp0`); only the name a PUT creates must follow
+        // the provider's casing rule.
+        let creating = req.method == http::Method::PUT && i + 1 == path.names.len();
+        if !creating && names::violation(rule, &name.to_ascii_lowercase()).is_none() {
+            continue;
+        }
         if let Err(e) = names::check(rule, name, &ty) {
             return e;
         }

@@ -735,7 +735,7 @@ pub fn metadata_endpoints(sim: &Sim, req: &SimRequest) -> SimResponse {
         "resourceManager": id.management_url,
         "vmImageAliasDoc": "",
         "activeDirectoryDataLake": format!("https://datalake.{}/", id.domain),
-        "sqlManagement": format!("https://management.{}:8443/", id.domain),
+        "sqlManagement": format!("https://management.{}:{}/", id.domain, id.port),
         "microsoftGraphResourceId": format!("https://graph.{}/", id.domain),
         "appInsightsResourceId": format!("https://api.applicationinsights.{}", id.domain),
         "appInsightsTelemetryChannelResourceId": format!("https://dc.applicationinsights.{}/v2/track", id.domain),
@@ -744,7 +744,8 @@ pub fn metadata_endpoints(sim: &Sim, req: &SimRequest) -> SimResponse {
         "logAnalyticsResourceId": format!("https://api.loganalytics.{}", id.domain),
         "ossrDbmsResourceId": format!("https://ossrdbms-aad.database.{}", id.domain),
     });
-    // 2015-01-01 answers one object; later versions a list of clouds.
+    // 2015-01-01 and 2018-01-01 answer the legacy object; 2019-05-01 and 2020-06-01 a list of
+    // clouds; 2022-09-01 this cloud's object alone (az's `cloud register` indexes it directly).
     let body = if version == Some("2015-01-01") || version == Some("2018-01-01") {
         json!({
             "galleryEndpoint": "",
@@ -752,8 +753,10 @@ pub fn metadata_endpoints(sim: &Sim, req: &SimRequest) -> SimResponse {
             "portalEndpoint": cloud["portal"],
             "authentication": cloud["authentication"],
         })
-    } else {
+    } else if version == Some("2019-05-01") || version == Some("2020-06-01") {
         json!([cloud])
+    } else {
+        cloud
     };
     let mut resp = SimResponse::ok(body);
     crate::sim::arm::decorate(&mut resp, req);
