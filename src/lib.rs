@@ -3,6 +3,7 @@
 //! Layers (dependencies point one way): `azure` (REST client) ← `runbook` (engine) ← `tui` / `cli`;
 //! `store` and `config` are leaves; `sim` (the simulated Azure) depends only on `model`.
 
+pub mod azure;
 pub mod cli;
 pub mod config;
 pub mod model;

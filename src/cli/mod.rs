@@ -1,5 +1,6 @@
 //! The command line: argument parsing, and the one place errors become what the user reads.
 
+pub mod env;
 pub mod exit;
 pub mod sim;
 
@@ -10,14 +11,52 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "azdeck", version, about = "A terminal operations console for Azure", long_about = None)]
 pub struct Cli {
+    /// Configuration file (default: $AZDECK_CONFIG, else $XDG_CONFIG_HOME/azdeck/config.toml).
+    #[arg(long, global = true, env = "AZDECK_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// An error on its way to the user, with the exit code it ends the process with.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl CliError {
+    /// The user's input (arguments, files) is wrong: exit code 3.
+    pub fn usage(e: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: exit::USAGE,
+            error: e.into(),
+        }
+    }
+
+    pub fn io(e: std::io::Error) -> Self {
+        Self {
+            code: exit::INTERNAL,
+            error: e.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(error: anyhow::Error) -> Self {
+        Self {
+            code: exit::INTERNAL,
+            error,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the simulated Azure (Entra ID, Resource Manager, Resource Graph, Container Apps, …).
     Sim(sim::SimArgs),
+    /// Named environments: list, show, add.
+    Env(env::EnvArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -35,16 +74,17 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Sim(args) => sim::run(args).await,
+            Command::Sim(args) => sim::run(args).await.map_err(CliError::from),
+            Command::Env(args) => env::run(args, cli.config),
         }
     });
     match result {
         Ok(code) => code.into(),
-        Err(e) => {
+        Err(CliError { code, error }) => {
             // One reporting path: context and root cause on screen, the chain in the log.
-            eprintln!("azdeck: {e:#}");
-            tracing::debug!(error = ?e, "command failed");
-            exit::INTERNAL.into()
+            eprintln!("azdeck: {error:#}");
+            tracing::debug!(error = ?error, "command failed");
+            code.into()
         }
     }
 }

@@ -1,0 +1,5 @@
+//! The Azure client: clouds and their endpoints (and, as issue 3 lands, the request pipeline,
+//! credentials, long-running operations, paging and typed operations). No UI and no runbook
+//! knowledge.
+
+pub mod cloud;
