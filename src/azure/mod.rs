@@ -3,3 +3,5 @@
 //! knowledge.
 
 pub mod cloud;
+pub mod error;
+pub mod retry;
