@@ -117,19 +117,7 @@ impl SimRequest {
     }
 }
 
-/// See `SimRequest::is_mutating`.
-pub fn is_mutating(method: &Method, path: &str) -> bool {
-    match *method {
-        Method::PUT | Method::PATCH | Method::DELETE => true,
-        Method::POST => {
-            let lower = path.trim_end_matches('/').to_ascii_lowercase();
-            let last = lower.rsplit('/').next().unwrap_or_default();
-            !(lower.ends_with("/providers/microsoft.resourcegraph/resources")
-                || last.starts_with("list"))
-        }
-        _ => false,
-    }
-}
+pub use crate::model::http::is_mutating;
 
 pub fn json_kind(v: &Value) -> &'static str {
     match v {
