@@ -2,6 +2,8 @@
 //! beyond reading and writing its own file format.
 
 pub mod http;
+pub mod secret;
 pub mod simenv;
 
+pub use secret::SecretString;
 pub use simenv::{SimEndpoints, SimEnvironment, SimServicePrincipal, SimSubscription};
