@@ -30,14 +30,23 @@ async fn run() {
     let handle = sim::start(SimOptions {
         port: 0,
         env_out: Some(dir.path().join("env.json")),
-        settings: Some(Settings { throttle_scale: 0.0, ..Settings::default() }),
+        settings: Some(Settings {
+            throttle_scale: 0.0,
+            ..Settings::default()
+        }),
         ..SimOptions::default()
     })
     .await
     .expect("simulator starts");
     let env = handle.env.clone();
-    let ca = reqwest::Certificate::from_pem(&std::fs::read(&env.ca_file).expect("CA")).expect("PEM");
-    let sub = env.subscriptions.iter().find(|s| s.name == "platform-prod").map(|s| s.id.clone()).unwrap_or_default();
+    let ca =
+        reqwest::Certificate::from_pem(&std::fs::read(&env.ca_file).expect("CA")).expect("PEM");
+    let sub = env
+        .subscriptions
+        .iter()
+        .find(|s| s.name == "platform-prod")
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
     let url = format!(
         "{}subscriptions/{sub}/resourceGroups/rg-platform-prod/providers/Microsoft.App/containerApps/dagster-webserver?api-version=2025-07-01",
         env.endpoints.resource_manager
@@ -48,7 +57,11 @@ async fn run() {
             .add_root_certificate(ca.clone())
             .resolve(&format!("login.{}", sim::DEFAULT_DOMAIN), handle.addr)
             .resolve(&format!("management.{}", sim::DEFAULT_DOMAIN), handle.addr);
-        builder = if http2 { builder.http2_prior_knowledge() } else { builder.http1_only() };
+        builder = if http2 {
+            builder.http2_prior_knowledge()
+        } else {
+            builder.http1_only()
+        };
         let client = builder.build().expect("client");
         let token = token(&client, &env).await;
         // Warm up connections.
@@ -60,7 +73,13 @@ async fn run() {
         let start = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..clients {
-            let (client, url, token, done, failed) = (client.clone(), url.clone(), token.clone(), done.clone(), failed.clone());
+            let (client, url, token, done, failed) = (
+                client.clone(),
+                url.clone(),
+                token.clone(),
+                done.clone(),
+                failed.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 while start.elapsed() < DURATION && done.load(Ordering::Relaxed) < MAX_REQUESTS {
                     match client.get(&url).bearer_auth(&token).send().await {
@@ -94,16 +113,28 @@ async fn run() {
 
 async fn token(client: &reqwest::Client, env: &azdeck::model::SimEnvironment) -> String {
     let resp = client
-        .post(format!("{}/{}/oauth2/v2.0/token", env.endpoints.active_directory, env.tenant_id))
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            env.endpoints.active_directory, env.tenant_id
+        ))
         .form(&[
             ("grant_type", "client_credentials"),
             ("client_id", env.service_principal.client_id.as_str()),
-            ("client_secret", env.service_principal.client_secret.as_str()),
-            ("scope", &format!("{}.default", env.endpoints.resource_manager)),
+            (
+                "client_secret",
+                env.service_principal.client_secret.as_str(),
+            ),
+            (
+                "scope",
+                &format!("{}.default", env.endpoints.resource_manager),
+            ),
         ])
         .send()
         .await
         .expect("token");
     let body: serde_json::Value = resp.json().await.expect("token JSON");
-    body["access_token"].as_str().unwrap_or_default().to_string()
+    body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
