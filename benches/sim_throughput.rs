@@ -26,6 +26,7 @@ fn main() {
 }
 
 async fn run() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("temp dir");
     let handle = sim::start(SimOptions {
         port: 0,
@@ -54,7 +55,7 @@ async fn run() {
     let mut results = Vec::new();
     for (label, http2, clients) in [("HTTP/2", true, 32usize), ("HTTP/1.1", false, 32usize)] {
         let mut builder = reqwest::Client::builder()
-            .add_root_certificate(ca.clone())
+            .tls_certs_merge([ca.clone()])
             .resolve(&format!("login.{}", sim::DEFAULT_DOMAIN), handle.addr)
             .resolve(&format!("management.{}", sim::DEFAULT_DOMAIN), handle.addr);
         builder = if http2 {

@@ -2,6 +2,8 @@
 //! credentials, long-running operations, paging and typed operations). No UI and no runbook
 //! knowledge.
 
+pub mod auth;
 pub mod cloud;
 pub mod error;
+pub mod http;
 pub mod retry;

@@ -19,10 +19,12 @@ pub struct TestSim {
 }
 
 pub fn client_for(env: &SimEnvironment, addr: SocketAddr, vaults: &[&str]) -> Client {
+    // reqwest brings no TLS provider of its own here: rustls with ring, as in the product.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = std::fs::read(&env.ca_file).expect("CA file written by the simulator");
     let cert = reqwest::Certificate::from_pem(&ca).expect("CA is PEM");
     let mut builder = Client::builder()
-        .add_root_certificate(cert)
+        .tls_certs_merge([cert])
         .timeout(Duration::from_secs(30))
         .resolve(&format!("login.{}", sim::DEFAULT_DOMAIN), addr)
         .resolve(&format!("management.{}", sim::DEFAULT_DOMAIN), addr);
