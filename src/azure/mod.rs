@@ -1,9 +1,14 @@
-//! The Azure client: clouds and their endpoints (and, as issue 3 lands, the request pipeline,
-//! credentials, long-running operations, paging and typed operations). No UI and no runbook
-//! knowledge.
+//! The Azure client: clouds, credentials, the one request pipeline, long-running operations,
+//! pagers and typed operations. No UI and no runbook knowledge.
 
 pub mod auth;
 pub mod cloud;
+pub mod containerapps;
 pub mod error;
 pub mod http;
+pub mod lro;
+pub mod paging;
+pub mod resources;
 pub mod retry;
+pub mod secrets;
+pub mod session;

@@ -2,6 +2,8 @@
 
 pub mod env;
 pub mod exit;
+pub mod login;
+pub mod read;
 pub mod sim;
 
 use std::process::ExitCode;
@@ -57,6 +59,16 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Named environments: list, show, add.
     Env(env::EnvArgs),
+    /// Check a service principal's client secret with Entra ID and store it in the OS keyring.
+    Login(login::LoginArgs),
+    /// Remove an environment's client secret from the OS keyring.
+    Logout(login::LogoutArgs),
+    /// Every resource of the environment (Resource Graph, ARM listing as fallback).
+    Inventory(read::InventoryArgs),
+    /// Revisions of a Container App (active ones; --all for every one).
+    Revisions(read::RevisionsArgs),
+    /// Any resource by id, as JSON.
+    Show(read::ShowArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -76,10 +88,23 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Sim(args) => sim::run(args).await.map_err(CliError::from),
             Command::Env(args) => env::run(args, cli.config),
+            Command::Login(args) => login::login(args, cli.config).await,
+            Command::Logout(args) => login::logout(args, cli.config).await,
+            Command::Inventory(args) => read::inventory(args, cli.config.as_deref()).await,
+            Command::Revisions(args) => read::revisions(args, cli.config.as_deref()).await,
+            Command::Show(args) => read::show(args, cli.config.as_deref()).await,
         }
     });
     match result {
         Ok(code) => code.into(),
+        // The reader closed the pipe (`| head`): it has seen enough; nothing to report.
+        Err(CliError { error, .. })
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(CliError { code, error }) => {
             // One reporting path: context and root cause on screen, the chain in the log.
             eprintln!("azdeck: {error:#}");

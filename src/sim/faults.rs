@@ -67,6 +67,13 @@ pub enum FaultAction {
         #[serde(default = "five_hundred")]
         status: u16,
     },
+    /// Any 4xx/5xx answer with ARM's error envelope, e.g. a 403 `AuthorizationFailed` for a drill.
+    Error {
+        status: u16,
+        code: String,
+        #[serde(default)]
+        message: String,
+    },
     /// Delay the answer; the request is then served normally.
     Latency { ms: u64 },
     /// Close the connection without answering.
@@ -124,6 +131,8 @@ pub enum FaultError {
     BadProbability(f64),
     #[error("fault rule server error status must be 500, 502, 503 or 504, got {0}")]
     BadStatus(u16),
+    #[error("fault rule error status must be between 400 and 599, got {0}")]
+    BadErrorStatus(u16),
 }
 
 impl Default for Faults {
@@ -171,6 +180,11 @@ impl Faults {
         if let FaultAction::ServerError { status } = rule.action {
             if ![500, 502, 503, 504].contains(&status) {
                 return Err(FaultError::BadStatus(status));
+            }
+        }
+        if let FaultAction::Error { status, .. } = &rule.action {
+            if !(400..=599).contains(status) {
+                return Err(FaultError::BadErrorStatus(*status));
             }
         }
         let compiled = match &rule.matcher.path {

@@ -261,6 +261,19 @@ fn fault_response(action: &FaultAction, req: &SimRequest) -> SimResponse {
             }
             r
         }
+        FaultAction::Error {
+            status,
+            code,
+            message,
+        } => SimResponse::arm_error(
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+            code,
+            if message.is_empty() {
+                "Injected by the simulator."
+            } else {
+                message
+            },
+        ),
         FaultAction::Drop => SimResponse::dropped(),
         // Not answering actions; handled elsewhere.
         _ => SimResponse::new(StatusCode::OK),
