@@ -222,6 +222,64 @@ pub async fn list(
     Ok(rows.iter().filter_map(InventoryItem::from_row).collect())
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub subscription_id: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceGroup {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+fn decode_all<T: serde::de::DeserializeOwned>(
+    rows: Vec<Value>,
+    what: &str,
+) -> Result<Vec<T>, ClientError> {
+    rows.into_iter()
+        .map(|r| serde_json::from_value(r).map_err(|e| ClientError::Decode(format!("{what}: {e}"))))
+        .collect()
+}
+
+/// The subscriptions the credential can see.
+pub async fn subscriptions(pipeline: &Pipeline) -> Result<Vec<Subscription>, ClientError> {
+    decode_all(
+        paging::collect(pipeline, "subscriptions?api-version=2022-12-01").await?,
+        "subscription",
+    )
+}
+
+/// The resource groups of a subscription.
+pub async fn resource_groups(
+    pipeline: &Pipeline,
+    subscription: &str,
+) -> Result<Vec<ResourceGroup>, ClientError> {
+    decode_all(
+        paging::collect(
+            pipeline,
+            &format!("subscriptions/{subscription}/resourcegroups?api-version=2025-04-01"),
+        )
+        .await?,
+        "resource group",
+    )
+}
+
 /// Keeps what we do not model, for round trips.
 pub type Extra = Map<String, Value>;
 

@@ -89,13 +89,13 @@ impl Backend {
 /// *possesses*, with the user's persistent keyring linked in.
 ///
 /// A process started outside a login session (container, cron, systemd service, CI) has no session
-/// keyring; the kernel then substitutes the user-session keyring, which it does not count as
-/// possessed, and the store's own `get_persistent` call silently replaces it with a fresh session
-/// keyring — after which every key it writes is unreadable ("permission denied", reported by the
-/// crate as "no entry"). So: join a session keyring of our own first (a no-op inside a real login
-/// session), and require the persistent keyring when that session is only ours, or a secret would
-/// die with the process. Kernel credentials are per thread: this runs before every operation, on
-/// the thread doing it.
+/// keyring. The store then takes the serial of the user-session keyring the kernel substitutes, and
+/// its own `get_persistent` call makes the kernel join the thread to a fresh session keyring: the
+/// keyring the store holds is no longer possessed, so every key it writes there is unreadable and
+/// unlinkable (EACCES, which the crate reports as "no entry"; seen on kernel 6.18). So: join a
+/// session keyring of our own first (a no-op inside a real login session), and require the
+/// persistent keyring when that session is only ours, or a secret would die with the process.
+/// Kernel credentials are per thread: this runs before every operation, on the thread doing it.
 #[cfg(target_os = "linux")]
 mod kernel {
     use linux_keyutils::{KeyRing, KeyRingIdentifier as Id};
@@ -182,7 +182,14 @@ fn classify<T>(backend: Backend, key: &str, r: keyring::Result<T>) -> Outcome<T>
                 message: e.to_string(),
             })
         }
-        // PlatformFailure, NoStorageAccess (e.g. a locked collection) and anything newer.
+        Err(keyring::Error::PlatformFailure(e)) => {
+            Outcome::Unusable(format!("{backend}: {}", one_line(e.as_ref())))
+        }
+        // E.g. a locked collection whose unlock prompt was dismissed.
+        Err(keyring::Error::NoStorageAccess(e)) => Outcome::Unusable(format!(
+            "{backend}: locked or access refused: {}",
+            one_line(e.as_ref())
+        )),
         Err(e) => Outcome::Unusable(format!("{backend}: {}", one_line(&e))),
     }
 }

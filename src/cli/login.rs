@@ -161,10 +161,11 @@ pub async fn login(args: LoginArgs, config_path: Option<PathBuf>) -> Result<u8, 
     .map_err(|e| CliError::usage(anyhow!("{}", e.chain())))?;
     let scope = cloud.arm_scope();
     if let Err(e) = get_token(credential.as_ref(), &scope).await {
+        // Refused: the secret (or client id, tenant) is wrong input. Otherwise Entra was not reached.
         let code = if rejected(&e) {
             exit::USAGE
         } else {
-            exit::INTERNAL
+            exit::AZURE
         };
         return Err(CliError {
             code,
