@@ -398,6 +398,21 @@ impl Pipeline {
         let host = url.host_str().unwrap_or_default().to_string();
         // PUT, PATCH and DELETE are idempotent in ARM; a POST action may not be.
         let may_resend_after_send = !(mutating && request.method == Method::POST);
+        let lost = |maybe_sent: bool, message: String| {
+            if maybe_sent && !may_resend_after_send {
+                return Err(ClientError::OutcomeUnknown {
+                    method: request.method.clone(),
+                    url: redact_url(&url),
+                });
+            }
+            Ok((
+                Failure::Transport,
+                ClientError::Transport {
+                    host: host.clone(),
+                    message,
+                },
+            ))
+        };
         let mut attempt = 0u32;
         let mut reauthenticated = false;
         loop {
@@ -459,39 +474,13 @@ impl Pipeline {
                     }
                     (Failure::Status { status, hint }, ClientError::Azure(err))
                 }
-                Ok(Err(e)) => {
-                    if !may_resend_after_send && !e.is_connect() {
-                        return Err(ClientError::OutcomeUnknown {
-                            method: request.method,
-                            url: redact_url(&url),
-                        });
-                    }
-                    (
-                        Failure::Transport,
-                        ClientError::Transport {
-                            host: host.clone(),
-                            message: error_chain(&e),
-                        },
-                    )
-                }
-                Err(_) => {
-                    if !may_resend_after_send {
-                        return Err(ClientError::OutcomeUnknown {
-                            method: request.method,
-                            url: redact_url(&url),
-                        });
-                    }
-                    (
-                        Failure::Transport,
-                        ClientError::Transport {
-                            host: host.clone(),
-                            message: format!(
-                                "no answer within {} s",
-                                self.attempt_timeout.as_secs()
-                            ),
-                        },
-                    )
-                }
+                // A connection that failed before sending can always be retried; one that may
+                // have delivered the request only when resending cannot apply a change twice.
+                Ok(Err(e)) => lost(!e.is_connect(), error_chain(&e))?,
+                Err(_) => lost(
+                    true,
+                    format!("no answer within {} s", self.attempt_timeout.as_secs()),
+                )?,
             };
             let jitter: f64 = rand::random();
             match self
