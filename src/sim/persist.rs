@@ -55,6 +55,12 @@ impl Saved {
         state.subscriptions = self.subscriptions;
         state.resource_groups = self.resource_groups;
         state.resources = self.resources;
+        state.pending_operations = self
+            .operations
+            .values()
+            .filter(|op| op.status == super::state::OpStatus::InProgress)
+            .map(|op| op.id.clone())
+            .collect();
         state.operations = self.operations;
         state.settings = self.settings;
         state.unhealthy_images = self.unhealthy_images;

@@ -33,8 +33,10 @@ pub struct RequestLog {
 }
 
 impl Default for RequestLog {
+    /// The newest 50,000 requests: every test and drill reads far fewer, and a long demo under
+    /// load stays within a few tens of megabytes.
     fn default() -> Self {
-        Self::with_capacity(200_000)
+        Self::with_capacity(50_000)
     }
 }
 

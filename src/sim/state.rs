@@ -240,6 +240,8 @@ pub struct State {
     pub generation: u64,
     /// The last Resource Graph result: (query and scope, generation, table). Pages of one query
     /// read one snapshot, as Resource Graph's skip tokens do.
+    /// Ids of operations still in progress: what each request checks, however many ran before.
+    pub pending_operations: Vec<String>,
     pub graph_cache: Option<(
         String,
         u64,

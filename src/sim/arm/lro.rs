@@ -79,6 +79,7 @@ pub fn begin(
         r.busy_with = Some(id.clone());
     }
     state.operations.insert(id.clone(), op);
+    state.pending_operations.push(id.clone());
     id
 }
 
@@ -137,11 +138,17 @@ pub fn retry_after(state: &State, resp: &mut SimResponse) {
 pub fn settle_due(state: &mut State) {
     let now = state.now();
     let due: Vec<String> = state
-        .operations
-        .values()
-        .filter(|op| op.status == OpStatus::InProgress && op.due <= now)
-        .map(|op| op.id.clone())
+        .pending_operations
+        .iter()
+        .filter(|id| {
+            state
+                .operations
+                .get(*id)
+                .is_some_and(|op| op.status == OpStatus::InProgress && op.due <= now)
+        })
+        .cloned()
         .collect();
+    state.pending_operations.retain(|id| !due.contains(id));
     if !due.is_empty() {
         state.generation += 1;
     }
