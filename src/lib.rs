@@ -7,4 +7,5 @@ pub mod azure;
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod runbook;
 pub mod sim;
