@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::auth::{self, build_credential, CredentialSettings, CredentialTokens};
 use super::cloud::{Cloud, CloudError};
 use super::http::{http_client, ClientError, Pipeline};
-use crate::config::{self, Config, ConfigError, CredentialKind, Environment};
+use crate::config::{Config, ConfigError, CredentialKind, Environment};
 use crate::model::SecretString;
 
 pub struct Session {
@@ -90,14 +90,14 @@ impl Session {
         })
     }
 
-    /// Loads the configuration and connects.
-    pub fn from_config_file(
-        path: Option<&std::path::Path>,
-        name: Option<&str>,
-        secret: Option<SecretString>,
-    ) -> Result<Session, SessionError> {
-        let path = config::config_path(path)?;
-        let config = Config::load(&path)?;
-        Self::connect(&config, name, secret)
+    /// Connects to environment `name` (or the default one), finding a service principal's secret
+    /// where `login` keeps it: the OS keyring, else `AZURE_CLIENT_SECRET`.
+    pub fn open(config: &Config, name: Option<&str>) -> Result<Session, SessionError> {
+        let (env_name, environment) = config.environment(name)?;
+        let secret = match environment.credential {
+            CredentialKind::ServicePrincipal => super::secrets::secret_for(env_name, environment),
+            _ => None,
+        };
+        Self::connect(config, name, secret)
     }
 }

@@ -14,7 +14,7 @@ use crate::azure::paging;
 use crate::azure::resources::{self, InventoryItem, ResourceId};
 use crate::azure::session::{Session, SessionError};
 use crate::azure::{containerapps, error::AzureError};
-use crate::config::{self, Config, CredentialKind};
+use crate::config::{self, Config};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq)]
 pub enum Output {
@@ -80,12 +80,7 @@ fn client_error(e: ClientError) -> CliError {
 fn connect(config_path: Option<&Path>, env: Option<&str>) -> Result<Session, CliError> {
     let path = config::config_path(config_path).map_err(CliError::usage)?;
     let config = Config::load(&path).map_err(CliError::usage)?;
-    let (name, environment) = config.environment(env).map_err(CliError::usage)?;
-    let secret = match environment.credential {
-        CredentialKind::ServicePrincipal => crate::azure::secrets::secret_for(name, environment),
-        _ => None,
-    };
-    Session::connect(&config, env, secret).map_err(session_error)
+    Session::open(&config, env).map_err(session_error)
 }
 
 /// Control characters never reach the terminal; long values are cut.

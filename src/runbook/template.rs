@@ -209,36 +209,18 @@ fn lex(text: &str, start: usize, open: usize) -> Result<(Vec<(Tok, usize)>, usiz
         match b {
             b' ' | b'\t' | b'\n' | b'\r' => i += 1,
             b'}' if bytes.get(i + 1) == Some(&b'}') => return Ok((toks, i + 2)),
-            b'(' => {
-                toks.push((Tok::LParen, at));
-                i += 1;
-            }
-            b')' => {
-                toks.push((Tok::RParen, at));
-                i += 1;
-            }
-            b'[' => {
-                toks.push((Tok::LBrack, at));
-                i += 1;
-            }
-            b']' => {
-                toks.push((Tok::RBrack, at));
-                i += 1;
-            }
-            b'.' => {
-                toks.push((Tok::Dot, at));
-                i += 1;
-            }
-            b',' => {
-                toks.push((Tok::Comma, at));
-                i += 1;
-            }
-            b'|' => {
-                toks.push((Tok::Pipe, at));
-                i += 1;
-            }
-            b'-' => {
-                toks.push((Tok::Minus, at));
+            b'(' | b')' | b'[' | b']' | b'.' | b',' | b'|' | b'-' => {
+                let tok = match b {
+                    b'(' => Tok::LParen,
+                    b')' => Tok::RParen,
+                    b'[' => Tok::LBrack,
+                    b']' => Tok::RBrack,
+                    b'.' => Tok::Dot,
+                    b',' => Tok::Comma,
+                    b'|' => Tok::Pipe,
+                    _ => Tok::Minus,
+                };
+                toks.push((tok, at));
                 i += 1;
             }
             b'=' if bytes.get(i + 1) == Some(&b'=') => {
