@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 use azdeck::sim::state::Settings;
 use azdeck::sim::{self, SimOptions};
 
+// The tests' simulator support: the same token request, not a copy of it.
+#[allow(dead_code)]
+#[path = "../tests/support/simulator.rs"]
+mod simulator;
+
 const DURATION: Duration = Duration::from_secs(5);
 const MAX_REQUESTS: u64 = 2_000_000;
 
@@ -64,7 +69,12 @@ async fn run() {
             builder.http1_only()
         };
         let client = builder.build().expect("client");
-        let token = token(&client, &env).await;
+        let token = simulator::token_for(
+            &client,
+            &env,
+            &format!("{}.default", env.endpoints.resource_manager),
+        )
+        .await;
         // Warm up connections.
         for _ in 0..clients {
             let _ = client.get(&url).bearer_auth(&token).send().await;
@@ -110,32 +120,4 @@ async fn run() {
     handle.shutdown().await;
     let best = results.iter().map(|r| r.1).fold(0.0, f64::max);
     println!("sim_throughput best {best:.0} GETs/s (target: >= 2000)");
-}
-
-async fn token(client: &reqwest::Client, env: &azdeck::model::SimEnvironment) -> String {
-    let resp = client
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            env.endpoints.active_directory, env.tenant_id
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", env.service_principal.client_id.as_str()),
-            (
-                "client_secret",
-                env.service_principal.client_secret.as_str(),
-            ),
-            (
-                "scope",
-                &format!("{}.default", env.endpoints.resource_manager),
-            ),
-        ])
-        .send()
-        .await
-        .expect("token");
-    let body: serde_json::Value = resp.json().await.expect("token JSON");
-    body["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
