@@ -1,4 +1,10 @@
-//! Runbooks: declarative procedures run by one engine under the TUI and headless (issue 4). So far:
-//! the strict Jinja-like template language of their `with:` blocks and `when:` conditions.
+//! Runbooks: declarative procedures run by one engine under the TUI and headless.
+//!
+//! `model` is the format, `template` its expression language, `action` the registry's contract
+//! and `actions` the built-in actions; `confirm` is how a run asks before changing anything.
 
+pub mod action;
+pub mod actions;
+pub mod confirm;
+pub mod model;
 pub mod template;

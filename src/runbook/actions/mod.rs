@@ -1,0 +1,9 @@
+//! The built-in actions, one module per family.
+
+mod control;
+
+use super::action::Registry;
+
+pub fn register_all(registry: &mut Registry) {
+    control::register(registry);
+}
