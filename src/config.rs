@@ -47,6 +47,13 @@ pub struct Config {
     pub environments: BTreeMap<String, Environment>,
     #[serde(default)]
     pub clouds: BTreeMap<String, CustomCloud>,
+    /// Folders of the user's own runbooks (besides `$XDG_CONFIG_HOME/azdeck/runbooks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runbook_dirs: Vec<PathBuf>,
+    /// Where runs, checkpoints and the audit trail live: `sqlite://…` or `postgres://…`
+    /// (default: SQLite under `$XDG_STATE_HOME/azdeck`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -143,6 +150,15 @@ pub enum ConfigError {
     NoDefault,
     #[error("cannot find the configuration directory: set AZDECK_CONFIG or HOME")]
     NoHome,
+}
+
+/// The folder of the config file (`…/azdeck`), where the user's runbooks live by default.
+pub fn config_dir(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    let path = config_path(explicit)?;
+    Ok(path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".")))
 }
 
 /// Where the config file is: the explicit path, `$AZDECK_CONFIG`, or the XDG location.

@@ -69,6 +69,22 @@ pub enum AzureError {
     Unexpected { status: u16, message: String },
 }
 
+impl AzureError {
+    /// The HTTP status this error came with (the usual one for its kind).
+    pub fn status(&self) -> u16 {
+        match self {
+            AzureError::NotFound { .. } => 404,
+            AzureError::Forbidden { .. } => 403,
+            AzureError::Unauthenticated { .. } => 401,
+            AzureError::Conflict { .. } => 409,
+            AzureError::PreconditionFailed { .. } => 412,
+            AzureError::Throttled { .. } => 429,
+            AzureError::BadRequest { .. } => 400,
+            AzureError::Server { status, .. } | AzureError::Unexpected { status, .. } => *status,
+        }
+    }
+}
+
 fn denied_message(d: &Denied, message: &str) -> String {
     match (&d.identity, &d.action, &d.scope) {
         (Some(who), Some(what), Some(where_)) => {

@@ -25,6 +25,41 @@ use crate::model::SecretString;
 
 pub const USER_AGENT: &str = concat!("azdeck/", env!("CARGO_PKG_VERSION"));
 
+/// One logical call as a run's audit trail records it: never a token, a body or a secret query
+/// value.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct CallRecord {
+    pub method: String,
+    /// Redacted (see [`redact_url`]).
+    pub url: String,
+    /// 0 when no answer arrived.
+    pub status: u16,
+    pub attempts: u32,
+    pub client_request_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+/// Receives the calls made inside [`record_calls`].
+pub type CallSink = Arc<dyn Fn(CallRecord) + Send + Sync>;
+
+tokio::task_local! {
+    static CALL_SINK: CallSink;
+}
+
+/// Runs `future` with every call its pipeline sends reported to `sink` (how a runbook run records
+/// the REST calls of each step without the client knowing about runs).
+pub async fn record_calls<F: Future>(sink: CallSink, future: F) -> F::Output {
+    CALL_SINK.scope(sink, future).await
+}
+
+fn report_call(record: CallRecord) {
+    let _ = CALL_SINK.try_with(|sink| sink(record));
+}
+
 /// A bearer token and when it stops being valid.
 #[derive(Debug, Clone)]
 pub struct AccessToken {
@@ -382,9 +417,34 @@ impl Pipeline {
             attempts = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        self.send_with_retries(request, url, mutating, client_request_id)
+        let started = Instant::now();
+        let method = request.method.to_string();
+        let shown_url = redact_url(&url);
+        let result = self
+            .send_with_retries(request, url, mutating, client_request_id.clone())
             .instrument(span)
-            .await
+            .await;
+        let (status, attempts, request_id, correlation_id) = match &result {
+            Ok(r) => (
+                r.status,
+                r.attempts,
+                r.request_id().map(str::to_string),
+                r.header("x-ms-correlation-request-id").map(str::to_string),
+            ),
+            Err(ClientError::Azure(e)) => (e.status(), 0, None, None),
+            Err(_) => (0, 0, None, None),
+        };
+        report_call(CallRecord {
+            method,
+            url: shown_url,
+            status,
+            attempts,
+            client_request_id,
+            request_id,
+            correlation_id,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        });
+        result
     }
 
     async fn send_with_retries(
