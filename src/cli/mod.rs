@@ -4,6 +4,8 @@ pub mod env;
 pub mod exit;
 pub mod login;
 pub mod read;
+pub mod run;
+pub mod runs;
 pub mod sim;
 
 use std::process::ExitCode;
@@ -69,6 +71,16 @@ pub enum Command {
     Revisions(read::RevisionsArgs),
     /// Any resource by id, as JSON.
     Show(read::ShowArgs),
+    /// Run a runbook: plan, confirm, change, checkpoint (exit codes in the README).
+    Run(run::RunArgs),
+    /// Show what a runbook would do (REST calls, before → after) without changing anything.
+    Plan(run::PlanArgs),
+    /// Go on with a run that stopped (crash, Ctrl-C, failure, missing confirmation).
+    Resume(run::ResumeArgs),
+    /// Past runs: list, show.
+    Runs(runs::RunsArgs),
+    /// The audit trail; --verify checks its hash chain.
+    Audit(runs::AuditArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -93,6 +105,11 @@ pub fn main() -> ExitCode {
             Command::Inventory(args) => read::inventory(args, cli.config.as_deref()).await,
             Command::Revisions(args) => read::revisions(args, cli.config.as_deref()).await,
             Command::Show(args) => read::show(args, cli.config.as_deref()).await,
+            Command::Run(args) => run::run(args, cli.config.as_deref()).await,
+            Command::Plan(args) => run::plan(args, cli.config.as_deref()).await,
+            Command::Resume(args) => run::resume(args, cli.config.as_deref()).await,
+            Command::Runs(args) => runs::runs(args, cli.config.as_deref()).await,
+            Command::Audit(args) => runs::audit(args, cli.config.as_deref()).await,
         }
     });
     match result {

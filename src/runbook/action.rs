@@ -212,6 +212,12 @@ pub trait Action: Send + Sync + 'static {
 
     fn spec(&self) -> ActionSpec;
 
+    /// Whether a dry run executes this action (reads) rather than asking for its plan. Waiting,
+    /// asking and probing are only described.
+    fn runs_in_dry_run(&self) -> bool {
+        !self.spec().mutates
+    }
+
     async fn check(
         &self,
         _ctx: &ActionContext<'_>,
@@ -234,6 +240,7 @@ pub trait Action: Send + Sync + 'static {
 #[async_trait]
 pub trait DynAction: Send + Sync {
     fn spec(&self) -> ActionSpec;
+    fn runs_in_dry_run(&self) -> bool;
     fn input_schema(&self) -> Value;
     fn output_schema(&self) -> Value;
     /// Checks a rendered `with:` against the input type.
@@ -255,6 +262,10 @@ fn schema_of<T: JsonSchema>() -> Value {
 impl<A: Action> DynAction for A {
     fn spec(&self) -> ActionSpec {
         Action::spec(self)
+    }
+
+    fn runs_in_dry_run(&self) -> bool {
+        Action::runs_in_dry_run(self)
     }
 
     fn input_schema(&self) -> Value {

@@ -6,5 +6,8 @@
 pub mod action;
 pub mod actions;
 pub mod confirm;
+pub mod engine;
+pub mod events;
 pub mod model;
+pub mod params;
 pub mod template;

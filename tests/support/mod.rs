@@ -3,4 +3,5 @@
 //! self-tests run once.)
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod simulator;

@@ -50,6 +50,10 @@ impl Action for Confirm {
         }
     }
 
+    fn runs_in_dry_run(&self) -> bool {
+        false
+    }
+
     async fn plan(&self, _: &ActionContext<'_>, input: &ConfirmInput) -> Result<Plan, ActionError> {
         Ok(Plan {
             notes: vec![format!("asks: {}", input.message)],
@@ -112,6 +116,10 @@ impl Action for Wait {
             idempotent: true,
             default_timeout: Duration::from_secs(24 * 3600),
         }
+    }
+
+    fn runs_in_dry_run(&self) -> bool {
+        false
     }
 
     async fn plan(&self, _: &ActionContext<'_>, input: &WaitInput) -> Result<Plan, ActionError> {
