@@ -198,6 +198,10 @@ impl From<AppError> for ActionError {
         match e {
             AppError::Client(c) => ActionError::from(*c),
             AppError::Lro(l) => ActionError::from(*l),
+            // What the runbook passed, not what Azure answered.
+            e @ (AppError::NotAnApp { .. } | AppError::BadRevisionName { .. }) => {
+                ActionError::Input(e.to_string())
+            }
             other => ActionError::Azure(other.to_string()),
         }
     }
