@@ -2,10 +2,12 @@
 
 mod containerapp;
 mod control;
+mod probe;
 
 use super::action::Registry;
 
 pub fn register_all(registry: &mut Registry) {
     control::register(registry);
     containerapp::register(registry);
+    probe::register(registry);
 }
