@@ -5,7 +5,7 @@ mod support;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::simulator::{header, status_json, TestSim};
+use support::simulator::{client_for_hosts, header, status_json, TestSim};
 
 const API: &str = "api-version=2025-07-01";
 
@@ -546,5 +546,91 @@ async fn create_and_delete_an_app_as_long_running_operations() {
     let (s, _) = sim.get(&path).await;
     assert_eq!(s, 404);
     assert_eq!(sim.send(Method::DELETE, &path, None).await.status(), 204);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn ingress_answers_app_fqdns_by_traffic_weight_and_revision_health() {
+    let sim = TestSim::start().await;
+    let sub = sim.prod_sub();
+    let (_, chat) = sim.get(&format!("{}?{API}", app(&sub, "chat-api"))).await;
+    let fqdn = chat["properties"]["configuration"]["ingress"]["fqdn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let domain = fqdn.strip_prefix("chat-api.").unwrap().to_string();
+    let label = format!("chat-api---canary.{domain}");
+    let webserver = format!("dagster-webserver.{domain}");
+    let inactive = format!("chat-api--b211.{domain}");
+    let unknown = format!("nope.{domain}");
+    let client = client_for_hosts(
+        sim.env(),
+        sim.handle.addr,
+        &[&fqdn, &label, &webserver, &inactive, &unknown],
+    );
+    let port = sim.handle.addr.port();
+    let get = |host: &str| {
+        let url = format!("https://{host}:{port}/healthz");
+        let client = client.clone();
+        async move { status_json(client.get(url).send().await.expect("ingress answers")).await }
+    };
+    let before = sim.last_seq().await;
+    // 90/10: every run of ten requests sends exactly one to the canary.
+    let mut served = Vec::new();
+    for _ in 0..20 {
+        let (s, body) = get(&fqdn).await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(body["app"], "chat-api");
+        served.push(body["revision"].as_str().unwrap().to_string());
+    }
+    let canary = served.iter().filter(|r| *r == "chat-api--b213").count();
+    let stable = served.iter().filter(|r| *r == "chat-api--b212").count();
+    assert_eq!((stable, canary), (18, 2), "{served:?}");
+    // A label URL reaches its revision only.
+    let (s, body) = get(&label).await;
+    assert_eq!(
+        (s, body["revision"].as_str()),
+        (200, Some("chat-api--b213"))
+    );
+    // All of dagster-webserver's traffic goes to its unhealthy latest revision: Envoy's 503.
+    let (s, body) = get(&webserver).await;
+    assert_eq!(s, 503);
+    assert!(
+        body.as_str().unwrap().contains("upstream connect error"),
+        "{body}"
+    );
+    // Inactive revisions and unknown names under the environment's domain are not served.
+    assert_eq!(get(&inactive).await.0, 404);
+    let (s, body) = get(&unknown).await;
+    assert_eq!(s, 404);
+    assert!(body.as_str().unwrap().contains("stopped or does not exist"));
+    // Logged like every request.
+    let logged = sim.requests_since(before).await;
+    let app_requests: Vec<&Value> = logged.iter().filter(|r| r["host"] == fqdn).collect();
+    assert_eq!(app_requests.len(), 20);
+    assert!(app_requests
+        .iter()
+        .all(|r| r["status"] == 200 && r["path"] == "/healthz"));
+    assert!(logged
+        .iter()
+        .any(|r| r["host"] == webserver.as_str() && r["status"] == 503));
+    // Moving the traffic moves what the FQDN serves.
+    let resp = sim
+        .send(
+            Method::PATCH,
+            &format!("{}?{API}", app(&sub, "dagster-webserver")),
+            Some(
+                json!({"properties": {"configuration": {"ingress": {"traffic": [
+        {"revisionName": "dagster-webserver--v42", "weight": 100}]}}}}),
+            ),
+        )
+        .await;
+    sim.wait_operation(&header(&resp, "azure-asyncoperation").unwrap())
+        .await;
+    let (s, body) = get(&webserver).await;
+    assert_eq!(
+        (s, body["revision"].as_str()),
+        (200, Some("dagster-webserver--v42"))
+    );
     sim.stop().await;
 }

@@ -173,6 +173,8 @@ pub enum AppError {
     Lro(Box<LroError>),
     #[error("{id} is not a container app")]
     NotAnApp { id: String },
+    #[error("{name:?} is not a revision name (letters, digits and '-')")]
+    BadRevisionName { name: String },
     #[error("unexpected {what} from Azure: {message}")]
     Decode { what: &'static str, message: String },
 }
@@ -212,6 +214,36 @@ fn path(id: &ResourceId, suffix: &str) -> String {
     )
 }
 
+/// A revision name as one path segment: anything else could change which URL is called.
+fn revision_segment(name: &str) -> Result<&str, AppError> {
+    let ok = !name.is_empty()
+        && name.len() <= 260
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(name)
+    } else {
+        Err(AppError::BadRevisionName {
+            name: name.chars().filter(|c| !c.is_control()).take(80).collect(),
+        })
+    }
+}
+
+/// The URL (relative to ARM, with the api-version) of an app, or of something under it such as
+/// `/revisions/{name}/activate`: what the operations below send, so plans can show it exactly.
+pub fn app_url(id: &str, suffix: &str) -> Result<String, AppError> {
+    Ok(path(&app_id(id)?, suffix))
+}
+
+/// The URL of a revision of an app, or of an action on it (`action` e.g. `"activate"`).
+pub fn revision_url(id: &str, revision: &str, action: Option<&str>) -> Result<String, AppError> {
+    let revision = revision_segment(revision)?;
+    let suffix = match action {
+        Some(a) => format!("/revisions/{revision}/{a}"),
+        None => format!("/revisions/{revision}"),
+    };
+    app_url(id, &suffix)
+}
+
 pub struct ContainerApps<'a> {
     pipeline: &'a Pipeline,
 }
@@ -227,6 +259,17 @@ impl<'a> ContainerApps<'a> {
             "container app",
             self.pipeline.get_json(&path(&id, "")).await?,
         )
+    }
+
+    /// The app and its ETag, when the service sends one (for `If-Match` on a later change).
+    pub async fn get_with_etag(
+        &self,
+        id: &str,
+    ) -> Result<(ContainerApp, Option<String>), AppError> {
+        let id = app_id(id)?;
+        let resp = self.pipeline.send(ArmRequest::get(path(&id, ""))).await?;
+        let etag = resp.header("etag").map(str::to_string);
+        Ok((decode("container app", resp.json()?)?, etag))
     }
 
     /// Apps of a subscription, or of one resource group.
@@ -269,11 +312,10 @@ impl<'a> ContainerApps<'a> {
     }
 
     pub async fn revision(&self, id: &str, revision: &str) -> Result<Revision, AppError> {
-        let id = app_id(id)?;
         decode(
             "revision",
             self.pipeline
-                .get_json(&path(&id, &format!("/revisions/{revision}")))
+                .get_json(&revision_url(id, revision, None)?)
                 .await?,
         )
     }
@@ -284,11 +326,10 @@ impl<'a> ContainerApps<'a> {
         revision: &str,
         action: &str,
     ) -> Result<(), AppError> {
-        let id = app_id(id)?;
         self.pipeline
             .send(ArmRequest::new(
                 http::Method::POST,
-                path(&id, &format!("/revisions/{revision}/{action}")),
+                revision_url(id, revision, Some(action))?,
             ))
             .await?;
         Ok(())
@@ -314,8 +355,25 @@ impl<'a> ContainerApps<'a> {
         options: &LroOptions,
         progress: &mut (dyn FnMut(&Progress) + Send),
     ) -> Result<ContainerApp, AppError> {
+        self.patch_if_match(id, patch, None, options, progress)
+            .await
+    }
+
+    /// As [`Self::patch`], refused by Azure (412) if the app's ETag is no longer `if_match`: a
+    /// change computed from what was read does not overwrite a change made since.
+    pub async fn patch_if_match(
+        &self,
+        id: &str,
+        patch: Value,
+        if_match: Option<&str>,
+        options: &LroOptions,
+        progress: &mut (dyn FnMut(&Progress) + Send),
+    ) -> Result<ContainerApp, AppError> {
         let rid = app_id(id)?;
-        let request = ArmRequest::new(http::Method::PATCH, path(&rid, "")).with_body(patch);
+        let mut request = ArmRequest::new(http::Method::PATCH, path(&rid, "")).with_body(patch);
+        if let Some(etag) = if_match {
+            request = request.with_if_match(etag);
+        }
         let done = lro::send_and_wait(self.pipeline, request, options, progress).await?;
         match done {
             Some(v) => decode("container app", v),
@@ -413,5 +471,23 @@ mod tests {
             Err(AppError::NotAnApp { .. })
         ));
         assert!(app_id("dagster").is_err());
+    }
+
+    #[test]
+    fn revision_names_stay_one_path_segment() {
+        let app = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.App/containerApps/a";
+        assert_eq!(
+            revision_url(app, "a--v2", Some("activate")).unwrap(),
+            "subscriptions/s/resourceGroups/rg/providers/Microsoft.App/containerApps/a/revisions/a--v2/activate?api-version=2025-07-01"
+        );
+        for bad in ["", "../x", "a/b", "a?b", "a%2f", "a b"] {
+            assert!(
+                matches!(
+                    revision_url(app, bad, None),
+                    Err(AppError::BadRevisionName { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 }

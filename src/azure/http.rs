@@ -326,6 +326,12 @@ impl Pipeline {
         self.read_only
     }
 
+    /// The cloud's HTTP client (its CA, its name resolution), for requests that are not ARM calls
+    /// and carry no token (e.g. probing an app's URL).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// A handle on the throttle headroom, updated by every answer.
     pub fn headroom(&self) -> Arc<Mutex<Headroom>> {
         self.headroom.clone()

@@ -60,6 +60,10 @@ pub struct EnvironmentInfo {
 pub struct ActionContext<'a> {
     /// The environment's ARM pipeline; `None` where no Azure is at hand (lint, unit tests).
     pub azure: Option<&'a Pipeline>,
+    /// The environment's HTTP client for requests outside ARM (`http.probe`): it trusts the
+    /// cloud's CA and resolves its host names, as `azure::http::http_client(&cloud)` builds it.
+    /// `None` falls back to the pipeline's client, which is built the same way.
+    pub http: Option<&'a reqwest::Client>,
     pub environment: &'a EnvironmentInfo,
     pub run_id: &'a str,
     pub step_id: &'a str,
@@ -75,6 +79,13 @@ pub struct ActionContext<'a> {
 impl ActionContext<'_> {
     pub fn azure(&self) -> Result<&Pipeline, ActionError> {
         self.azure.ok_or(ActionError::NoAzure)
+    }
+
+    /// The HTTP client for requests outside ARM (see [`ActionContext::http`]).
+    pub fn http_client(&self) -> Result<&reqwest::Client, ActionError> {
+        self.http
+            .or_else(|| self.azure.map(Pipeline::http))
+            .ok_or(ActionError::NoAzure)
     }
 
     /// LRO options for this step: its deadline, the user's interrupt, and the server's polling
@@ -198,6 +209,10 @@ impl From<AppError> for ActionError {
         match e {
             AppError::Client(c) => ActionError::from(*c),
             AppError::Lro(l) => ActionError::from(*l),
+            // What the runbook passed, not what Azure answered.
+            e @ (AppError::NotAnApp { .. } | AppError::BadRevisionName { .. }) => {
+                ActionError::Input(e.to_string())
+            }
             other => ActionError::Azure(other.to_string()),
         }
     }

@@ -1,6 +1,6 @@
 //! The simulated Azure: one HTTPS listener that routes by host name to Entra ID (`login.`), Azure
-//! Resource Manager (`management.`) and Key Vault (`{vault}.vault.`), with state loaded from a
-//! world file. It is `azdeck sim`, the cloud behind `azdeck demo`, and the backend of every
+//! Resource Manager (`management.`), Key Vault (`{vault}.vault.`) and container apps' ingress
+//! (`{app}.{environment domain}`), with state loaded from a world file. It is `azdeck sim`, the cloud behind `azdeck demo`, and the backend of every
 //! integration test — a cloud, not a mock: official Azure clients work against it.
 
 pub mod admin;
@@ -8,6 +8,7 @@ pub mod arm;
 pub mod entra;
 pub mod faults;
 pub mod http;
+pub mod ingress;
 pub mod keyvault;
 pub mod persist;
 pub mod providers;

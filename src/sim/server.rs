@@ -1,5 +1,5 @@
 //! The HTTPS listener: TLS, HTTP/1.1 and HTTP/2, a 4 MiB body limit, fault injection, routing by
-//! host name, and the request log.
+//! host name (apps' ingress included), and the request log.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use super::faults::FaultAction;
 use super::http::{encode_body, PathError, SimRequest, SimResponse};
 use super::reqlog::LoggedRequest;
-use super::{admin, arm, entra, keyvault, persist, HostRole, Sim};
+use super::{admin, arm, entra, ingress, keyvault, persist, HostRole, Sim};
 
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -202,14 +202,14 @@ async fn handle(
                         entra::handle(&state, &sim.identity, &sim.signer, &request, decision.token_lifetime_secs)
                     }
                     HostRole::Vault(vault) => keyvault::handle(&sim, &request, vault),
-                    HostRole::Unknown => SimResponse::text(
+                    HostRole::Unknown => ingress::handle(&sim, &request).unwrap_or_else(|| SimResponse::text(
                         StatusCode::MISDIRECTED_REQUEST,
                         format!(
-                            "The simulated Azure serves login.{d}, management.{d} and {{vault}}.vault.{d}; '{host}' is none of them.",
+                            "The simulated Azure serves login.{d}, management.{d}, {{vault}}.vault.{d} and container apps under their environments' domains; '{host}' is none of them.",
                             d = sim.identity.domain
                         ),
                         "text/plain; charset=utf-8",
-                    ),
+                    )),
                 }
             }
         }

@@ -236,6 +236,8 @@ pub struct State {
     pub clock_offset: Duration,
     /// Resource Graph's per-user quota window: start and queries used.
     pub graph_quota: HashMap<String, (std::time::Instant, u64)>,
+    /// Requests each app's ingress has routed by weight (by app id): the round robin's position.
+    pub ingress_served: HashMap<String, u64>,
     /// Bumped by every change, so derived results (Resource Graph pages) know when to recompute.
     pub generation: u64,
     /// The last Resource Graph result: (query and scope, generation, table). Pages of one query

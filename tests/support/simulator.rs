@@ -34,6 +34,21 @@ pub fn client_for(env: &SimEnvironment, addr: SocketAddr, vaults: &[&str]) -> Cl
     builder.build().expect("client")
 }
 
+/// A client that reaches `hosts` (e.g. container apps' FQDNs) at the simulator; URLs must carry
+/// the simulator's port.
+pub fn client_for_hosts(env: &SimEnvironment, addr: SocketAddr, hosts: &[&str]) -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ca = std::fs::read(&env.ca_file).expect("CA file written by the simulator");
+    let cert = reqwest::Certificate::from_pem(&ca).expect("CA is PEM");
+    let mut builder = Client::builder()
+        .tls_certs_merge([cert])
+        .timeout(Duration::from_secs(30));
+    for h in hosts {
+        builder = builder.resolve(h, addr);
+    }
+    builder.build().expect("client")
+}
+
 impl TestSim {
     /// The default world, in fast mode (LROs take 200 ms, `retry-after-ms: 50`).
     pub async fn start() -> TestSim {

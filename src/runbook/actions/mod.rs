@@ -1,9 +1,13 @@
 //! The built-in actions, one module per family.
 
+mod containerapp;
 mod control;
+mod probe;
 
 use super::action::Registry;
 
 pub fn register_all(registry: &mut Registry) {
     control::register(registry);
+    containerapp::register(registry);
+    probe::register(registry);
 }

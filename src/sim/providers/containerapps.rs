@@ -86,7 +86,8 @@ pub fn revision_mode(body: &Value) -> &str {
     }
 }
 
-fn environment_domain(state: &State, body: &Value) -> String {
+/// The default domain of the app's managed environment: its FQDN is `{app}.{domain}`.
+pub fn environment_domain(state: &State, body: &Value) -> String {
     let env_id = body
         .pointer("/properties/environmentId")
         .or_else(|| body.pointer("/properties/managedEnvironmentId"))
