@@ -4,6 +4,7 @@ pub mod env;
 pub mod exit;
 pub mod login;
 pub mod read;
+pub mod runbooks;
 pub mod sim;
 
 use std::process::ExitCode;
@@ -69,6 +70,8 @@ pub enum Command {
     Revisions(read::RevisionsArgs),
     /// Any resource by id, as JSON.
     Show(read::ShowArgs),
+    /// Runbooks: list, show, lint; the format's schema and the actions steps can use.
+    Runbooks(runbooks::RunbooksArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -93,6 +96,7 @@ pub fn main() -> ExitCode {
             Command::Inventory(args) => read::inventory(args, cli.config.as_deref()).await,
             Command::Revisions(args) => read::revisions(args, cli.config.as_deref()).await,
             Command::Show(args) => read::show(args, cli.config.as_deref()).await,
+            Command::Runbooks(args) => runbooks::run(args, cli.config.as_deref()),
         }
     });
     match result {
