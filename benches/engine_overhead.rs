@@ -22,7 +22,9 @@ fn runbook_text() -> String {
         "apiVersion: azdeck/v1\nkind: Runbook\nmetadata: { name: overhead, title: Engine overhead }\n\
          params:\n  app: { type: string, default: dagster-webserver }\n  n: { type: integer, default: 3 }\nsteps:\n",
     );
-    text.push_str("  - id: s0\n    action: log\n    with: { message: \"start {{ params.app }}\" }\n");
+    text.push_str(
+        "  - id: s0\n    action: log\n    with: { message: \"start {{ params.app }}\" }\n",
+    );
     for i in 1..STEPS {
         if i % 2 == 0 {
             text.push_str(&format!(

@@ -17,6 +17,7 @@ enum KillAt {
     MidOperation,
 }
 
+#[derive(Debug)]
 struct Case {
     app: &'static str,
     kill: KillAt,
@@ -32,13 +33,23 @@ fn matches(kill: KillAt, event: &Value) -> bool {
 /// Runs the rollback, kills it at `kill`, resumes, and returns the run id.
 fn crash_and_resume(env: &CliEnv, case: &Case) -> String {
     let app_arg = format!("app=rg-platform-prod/{}", case.app);
-    let mut child = env.spawn(&["run", "containerapp-rollback", "-p", &app_arg, "--yes", "-o", "jsonl"]);
+    let mut child = env.spawn(&[
+        "run",
+        "containerapp-rollback",
+        "-p",
+        &app_arg,
+        "--yes",
+        "-o",
+        "jsonl",
+    ]);
     let out = child.stdout.take().expect("piped stdout");
     let mut run_id = String::new();
     let mut killed = false;
     for line in BufReader::new(out).lines() {
         let Ok(line) = line else { break };
-        let Ok(event) = serde_json::from_str::<Value>(&line) else { continue };
+        let Ok(event) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
         if event["type"] == "run_started" {
             run_id = event["run_id"].as_str().unwrap_or_default().to_string();
         }
@@ -59,9 +70,25 @@ fn crash_and_resume(env: &CliEnv, case: &Case) -> String {
     let code = resumed.status.code();
     let text = format!("{}\n{}", stdout(&resumed), stderr(&resumed));
     let finished_before = code == Some(3) && text.contains("already succeeded");
-    assert!(code == Some(0) || finished_before, "{:?} resume exit {code:?}: {text}", case.kill);
+    assert!(
+        code == Some(0) || finished_before,
+        "{:?} resume exit {code:?}: {text}",
+        case.kill
+    );
     if code == Some(0) {
         let events = events(&resumed);
+        let summary: Vec<String> = events
+            .iter()
+            .filter(|e| e["type"] != "call" && e["type"] != "step_progress")
+            .map(|e| {
+                format!(
+                    "{}:{}",
+                    e["type"].as_str().unwrap_or(""),
+                    e["step"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        eprintln!("{:?} resumed: {}", case.kill, summary.join(" "));
         let last = events.last().expect("events");
         assert_eq!(last["status"], "succeeded", "{text}");
     }
@@ -74,8 +101,16 @@ async fn applied_changes(sim: &TestSim, since: u64) -> Vec<(String, String)> {
         .await
         .into_iter()
         .filter(|r| r["method"] != "GET")
-        .filter(|r| r["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
-        .filter(|r| r["host"].as_str().is_some_and(|h| h.starts_with("management.")))
+        .filter(|r| {
+            r["status"]
+                .as_u64()
+                .is_some_and(|s| (200..300).contains(&s))
+        })
+        .filter(|r| {
+            r["host"]
+                .as_str()
+                .is_some_and(|h| h.starts_with("management."))
+        })
         .map(|r| {
             (
                 r["method"].as_str().unwrap_or("").to_string(),
@@ -85,12 +120,22 @@ async fn applied_changes(sim: &TestSim, since: u64) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn run_cases(app: &'static str, steps: &[(&'static str, &'static str)], check: impl Fn(&Value)) {
+async fn run_cases(
+    app: &'static str,
+    steps: &[(&'static str, &'static str)],
+    check: impl Fn(&Value),
+) {
     let mut cases: Vec<Case> = steps
         .iter()
-        .map(|(kind, step)| Case { app, kill: KillAt::After(kind, step) })
+        .map(|(kind, step)| Case {
+            app,
+            kill: KillAt::After(kind, step),
+        })
         .collect();
-    cases.push(Case { app, kill: KillAt::MidOperation });
+    cases.push(Case {
+        app,
+        kill: KillAt::MidOperation,
+    });
     for case in &cases {
         // A fresh world per case, with operations slow enough to be killed in the middle.
         let sim = TestSim::start().await;
@@ -102,8 +147,18 @@ async fn run_cases(app: &'static str, steps: &[(&'static str, &'static str)], ch
         let mut unique = changes.clone();
         unique.sort();
         unique.dedup();
-        assert_eq!(changes.len(), unique.len(), "{:?}: a change was sent twice: {changes:#?}", case.kill);
-        assert_eq!(changes.len(), 1, "{:?}: exactly the rollback's change: {changes:#?}", case.kill);
+        assert_eq!(
+            changes.len(),
+            unique.len(),
+            "{:?}: a change was sent twice: {changes:#?}",
+            case.kill
+        );
+        assert_eq!(
+            changes.len(),
+            1,
+            "{:?}: exactly the rollback's change: {changes:#?}",
+            case.kill
+        );
         let (_, body) = sim
             .get(&format!(
                 "subscriptions/{}/resourceGroups/rg-platform-prod/providers/Microsoft.App/containerApps/{app}?api-version=2025-07-01",
@@ -150,8 +205,13 @@ async fn single_mode_rollback_survives_sigkill_at_every_boundary() {
             ("step_succeeded", "reapply"),
         ],
         |app| {
-            let image = app["properties"]["template"]["containers"][0]["image"].as_str().unwrap_or("");
-            assert!(image.ends_with(":sha-4f2a9c1"), "r17's image is back: {image}");
+            let image = app["properties"]["template"]["containers"][0]["image"]
+                .as_str()
+                .unwrap_or("");
+            assert!(
+                image.ends_with(":sha-4f2a9c1"),
+                "r17's image is back: {image}"
+            );
         },
     )
     .await;

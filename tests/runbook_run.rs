@@ -34,7 +34,12 @@ async fn mutations_since(sim: &TestSim, since: u64) -> Vec<Value> {
     sim.requests_since(since)
         .await
         .into_iter()
-        .filter(|r| r["method"] != "GET" && r["host"].as_str().is_some_and(|h| h.starts_with("management.")))
+        .filter(|r| {
+            r["method"] != "GET"
+                && r["host"]
+                    .as_str()
+                    .is_some_and(|h| h.starts_with("management."))
+        })
         .filter(|r| !r["path"].as_str().unwrap_or("").contains("/_sim"))
         .collect()
 }
@@ -63,10 +68,19 @@ async fn rollback_in_multiple_mode_moves_all_traffic_to_the_previous_healthy_rev
         "-o",
         "jsonl",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let events = events(&out);
     assert!(kinds(&events, "reapply").contains(&"step_skipped".to_string()));
-    assert!(kinds(&events, "activate").contains(&"step_skipped".to_string()), "v42 is already active");
+    assert!(
+        kinds(&events, "activate").contains(&"step_skipped".to_string()),
+        "v42 is already active"
+    );
     assert!(kinds(&events, "shift").contains(&"step_succeeded".to_string()));
     assert!(kinds(&events, "verify").contains(&"step_succeeded".to_string()));
     let after = app(&sim, "dagster-webserver").await;
@@ -75,16 +89,27 @@ async fn rollback_in_multiple_mode_moves_all_traffic_to_the_previous_healthy_rev
         json!([{"revisionName": "dagster-webserver--v42", "weight": 100}])
     );
     let mutations = mutations_since(&sim, before).await;
-    assert_eq!(mutations.len(), 1, "one PATCH and nothing else: {mutations:#?}");
+    assert_eq!(
+        mutations.len(),
+        1,
+        "one PATCH and nothing else: {mutations:#?}"
+    );
     assert_eq!(mutations[0]["method"], "PATCH");
     // The run recorded every REST call it made.
     let calls: Vec<&Value> = events.iter().filter(|e| e["type"] == "call").collect();
-    assert!(calls.iter().any(|c| c["call"]["method"] == "PATCH" && c["call"]["status"] == 200 || c["call"]["status"] == 202));
+    assert!(calls.iter().any(
+        |c| c["call"]["method"] == "PATCH" && c["call"]["status"] == 200
+            || c["call"]["status"] == 202
+    ));
     let shown = env.run(&["runs", "show", &run_id(&events), "-o", "json"]);
     assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
     let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["run"]["status"], "succeeded");
-    assert!(shown["calls"].as_array().unwrap().iter().any(|c| c["call"]["method"] == "PATCH"));
+    assert!(shown["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["call"]["method"] == "PATCH"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,19 +127,42 @@ async fn rollback_in_single_mode_reapplies_the_previous_healthy_template() {
         "-o",
         "jsonl",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let events = events(&out);
     assert!(kinds(&events, "shift").contains(&"step_skipped".to_string()));
     assert!(kinds(&events, "reapply").contains(&"step_succeeded".to_string()));
     let after = app(&sim, "dagster-daemon").await;
     let latest = after["properties"]["latestRevisionName"].as_str().unwrap();
-    assert_ne!(Some(latest), before_app["properties"]["latestRevisionName"].as_str());
-    let image = after["properties"]["template"]["containers"][0]["image"].as_str().unwrap();
-    assert!(image.ends_with("newsapi-dagster:sha-4f2a9c1"), "r17's image: {image}");
-    let (_, rev) = sim
-        .get(&app_path(&sim, "dagster-daemon").replace("?api", &format!("/revisions/{latest}?api")))
-        .await;
-    assert_eq!(rev["properties"]["healthState"], "Healthy", "{rev}");
+    assert_ne!(
+        Some(latest),
+        before_app["properties"]["latestRevisionName"].as_str()
+    );
+    let image = after["properties"]["template"]["containers"][0]["image"]
+        .as_str()
+        .unwrap();
+    assert!(
+        image.ends_with("newsapi-dagster:sha-4f2a9c1"),
+        "r17's image: {image}"
+    );
+    // The new revision comes up healthy (the simulator starts it after a moment).
+    let revision_path =
+        app_path(&sim, "dagster-daemon").replace("?api", &format!("/revisions/{latest}?api"));
+    let mut health = Value::Null;
+    for _ in 0..100 {
+        let (_, rev) = sim.get(&revision_path).await;
+        health = rev["properties"]["healthState"].clone();
+        if health == "Healthy" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(health, "Healthy");
     let mutations = mutations_since(&sim, before).await;
     assert_eq!(mutations.len(), 1, "{mutations:#?}");
 }
@@ -138,13 +186,30 @@ async fn a_plan_shows_calls_and_before_after_and_changes_nothing() {
         .find(|e| e["type"] == "step_planned" && e["step"] == "shift")
         .expect("the traffic step is planned");
     let plan = &shift["plan"];
-    assert_eq!(plan["calls"][0]["method"], "PATCH");
-    assert!(plan["calls"][0]["url"].as_str().unwrap().contains("dagster-webserver?api-version="));
+    let patch = plan["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["method"] == "PATCH")
+        .expect("the plan shows the PATCH");
+    assert!(patch["url"]
+        .as_str()
+        .unwrap()
+        .contains("dagster-webserver?api-version="));
+    assert!(patch["body"].is_object(), "with its body: {patch}");
     let change = &plan["changes"][0];
-    assert_eq!(change["after"], json!([{"revisionName": "dagster-webserver--v42", "weight": 100}]));
+    assert_eq!(
+        change["after"],
+        json!([{"revisionName": "dagster-webserver--v42", "weight": 100}])
+    );
     assert_ne!(change["before"], change["after"]);
-    assert!(events.iter().all(|e| e["type"] != "step_succeeded" || e["step"] != "shift"));
-    assert!(mutations_since(&sim, before).await.is_empty(), "a plan sends no change");
+    assert!(events
+        .iter()
+        .all(|e| e["type"] != "step_succeeded" || e["step"] != "shift"));
+    assert!(
+        mutations_since(&sim, before).await.is_empty(),
+        "a plan sends no change"
+    );
     let text = env.run(&args);
     assert_eq!(text.status.code(), Some(0));
     let text = stdout(&text);
@@ -166,11 +231,23 @@ async fn without_a_terminal_or_yes_a_change_is_not_made_and_exit_is_5_then_resum
         "-o",
         "jsonl",
     ]);
-    assert_eq!(out.status.code(), Some(5), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(mutations_since(&sim, before).await.is_empty());
     let run = run_id(&events(&out));
     let resumed = env.run(&["resume", &run, "--yes", "-o", "jsonl"]);
-    assert_eq!(resumed.status.code(), Some(0), "{}\n{}", stdout(&resumed), stderr(&resumed));
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&resumed),
+        stderr(&resumed)
+    );
     let resumed = events(&resumed);
     assert!(kinds(&resumed, "current").contains(&"step_reused".to_string()));
     assert_eq!(mutations_since(&sim, before).await.len(), 1);
@@ -181,7 +258,10 @@ async fn a_failed_check_rolls_back_the_traffic_move_and_exits_2() {
     let sim = TestSim::start().await;
     let env = CliEnv::new(&sim);
     let before_traffic = traffic(&app(&sim, "chat-api").await);
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/runbooks-engine/shift-then-fail.yaml");
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/runbooks-engine/shift-then-fail.yaml"
+    );
     let out = env.run(&[
         "run",
         file,
@@ -193,11 +273,21 @@ async fn a_failed_check_rolls_back_the_traffic_move_and_exits_2() {
         "-o",
         "jsonl",
     ]);
-    assert_eq!(out.status.code(), Some(2), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let events = events(&out);
     let order: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
     assert!(order.contains(&"rollback_succeeded"), "{order:?}");
-    assert_eq!(traffic(&app(&sim, "chat-api").await), before_traffic, "the split is back");
+    assert_eq!(
+        traffic(&app(&sim, "chat-api").await),
+        before_traffic,
+        "the split is back"
+    );
     let last = events.last().unwrap();
     assert_eq!(last["status"], "rolled_back");
     assert_eq!(last["failed_step"], "check");
@@ -207,7 +297,10 @@ async fn a_failed_check_rolls_back_the_traffic_move_and_exits_2() {
 async fn two_runs_on_one_app_the_second_is_refused_with_the_holder() {
     let sim = TestSim::start().await;
     let env = CliEnv::new(&sim);
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/runbooks-engine/hold-app.yaml");
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/runbooks-engine/hold-app.yaml"
+    );
     let app_arg = "app=rg-platform-prod/chat-api";
     let mut first = env.spawn(&["run", file, "-p", app_arg, "-p", "for=5s", "-o", "jsonl"]);
     let stdout_pipe = first.stdout.take().unwrap();
@@ -226,10 +319,20 @@ async fn two_runs_on_one_app_the_second_is_refused_with_the_holder() {
     let second = env.run(&["run", file, "-p", app_arg, "-p", "for=0s", "-o", "jsonl"]);
     assert_eq!(second.status.code(), Some(4), "{}", stderr(&second));
     let message = stderr(&second);
-    assert!(message.contains(&first_run), "names the holder's run: {message}");
+    assert!(
+        message.contains(&first_run),
+        "names the holder's run: {message}"
+    );
     assert!(message.contains("in use"), "{message}");
     // A different app is not held.
-    let other = env.run(&["run", file, "-p", "app=rg-platform-prod/chat-worker", "-p", "for=0s"]);
+    let other = env.run(&[
+        "run",
+        file,
+        "-p",
+        "app=rg-platform-prod/chat-worker",
+        "-p",
+        "for=0s",
+    ]);
     assert_eq!(other.status.code(), Some(0), "{}", stderr(&other));
     for _ in lines {}
     assert!(first.wait().unwrap().success());
@@ -242,12 +345,13 @@ async fn two_runs_on_one_app_the_second_is_refused_with_the_holder() {
 async fn a_throttle_storm_completes_with_exactly_one_change() {
     let sim = TestSim::start().await;
     let env = CliEnv::new(&sim);
-    sim.add_fault(json!({
-        "match": {"host": "management"},
-        "action": {"kind": "throttle", "retryAfterSecs": 1},
-        "probability": 0.3
-    }))
-    .await;
+    let storm = sim
+        .add_fault(json!({
+            "match": {"host": "management"},
+            "action": {"kind": "throttle", "retryAfterSecs": 1},
+            "probability": 0.3
+        }))
+        .await;
     sim.settings(json!({"retryAfterMs": 20})).await;
     let before = sim.last_seq().await;
     let out = env.run(&[
@@ -259,13 +363,26 @@ async fn a_throttle_storm_completes_with_exactly_one_change() {
         "-o",
         "jsonl",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    sim.admin(reqwest::Method::DELETE, &format!("faults/{storm}"), None)
+        .await;
     let log = sim.requests_since(before).await;
     let throttled = log.iter().filter(|r| r["status"] == 429).count();
     assert!(throttled > 0, "the storm happened");
     let applied: Vec<&Value> = log
         .iter()
-        .filter(|r| r["method"] == "PATCH" && r["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
+        .filter(|r| {
+            r["method"] == "PATCH"
+                && r["status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s))
+        })
         .collect();
     assert_eq!(applied.len(), 1, "exactly one change applied: {applied:#?}");
     assert_eq!(
@@ -280,10 +397,38 @@ async fn bad_params_and_runbooks_exit_3_with_a_clear_message() {
     let env = CliEnv::new(&sim);
     let cases: &[(&[&str], &str)] = &[
         (&["run", "containerapp-rollback"], "'app' is required"),
-        (&["run", "containerapp-rollback", "-p", "app=x", "-p", "colour=red"], "unknown parameter 'colour'"),
-        (&["run", "containerapp-rollback", "-p", "novalue"], "KEY=VALUE"),
-        (&["run", "containerapp-rollback", "-p", "app=no-such-app"], "no Microsoft.App/containerApps named 'no-such-app'"),
-        (&["run", "containerapp-scale", "-p", "app=rg-platform-prod/chat-worker", "-p", "minReplicas=2", "-p", "maxReplicas=lots"], "not an integer"),
+        (
+            &[
+                "run",
+                "containerapp-rollback",
+                "-p",
+                "app=x",
+                "-p",
+                "colour=red",
+            ],
+            "unknown parameter 'colour'",
+        ),
+        (
+            &["run", "containerapp-rollback", "-p", "novalue"],
+            "KEY=VALUE",
+        ),
+        (
+            &["run", "containerapp-rollback", "-p", "app=no-such-app"],
+            "no Microsoft.App/containerApps named 'no-such-app'",
+        ),
+        (
+            &[
+                "run",
+                "containerapp-scale",
+                "-p",
+                "app=rg-platform-prod/chat-worker",
+                "-p",
+                "minReplicas=2",
+                "-p",
+                "maxReplicas=lots",
+            ],
+            "not an integer",
+        ),
         (&["run", "no-such-runbook"], "no-such-runbook"),
     ];
     for (args, needle) in cases {
@@ -297,7 +442,11 @@ async fn bad_params_and_runbooks_exit_3_with_a_clear_message() {
     std::fs::write(&bad, "apiVersion: azdeck/v1\nkind: Runbook\nmetadata: { name: bad, title: Bad }\nsteps:\n  - id: a\n    action: log\n    wiht: {}\n").unwrap();
     let out = env.run(&["run", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains(":7"), "line of the bad field: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(":7"),
+        "line of the bad field: {}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -305,23 +454,50 @@ async fn a_protected_environment_needs_its_name_with_yes() {
     let sim = TestSim::start().await;
     let env = CliEnv::new(&sim);
     let config = std::fs::read_to_string(&env.config).unwrap();
-    std::fs::write(&env.config, config.replace("protected = false", "protected = true")).unwrap();
-    assert!(std::fs::read_to_string(&env.config).unwrap().contains("protected = true"));
+    std::fs::write(
+        &env.config,
+        config.replace("protected = false", "protected = true"),
+    )
+    .unwrap();
+    assert!(std::fs::read_to_string(&env.config)
+        .unwrap()
+        .contains("protected = true"));
     let before = sim.last_seq().await;
-    let base = ["run", "containerapp-rollback", "-p", "app=rg-platform-prod/dagster-webserver", "--yes"];
+    let base = [
+        "run",
+        "containerapp-rollback",
+        "-p",
+        "app=rg-platform-prod/dagster-webserver",
+        "--yes",
+    ];
     let out = env.run(&base);
     assert_eq!(out.status.code(), Some(5), "{}", stdout(&out));
-    assert!(stdout(&out).contains("--confirm-env sim"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("--confirm-env sim"),
+        "{}",
+        stdout(&out)
+    );
     assert!(mutations_since(&sim, before).await.is_empty());
     let out = env.run(&[&base[..], &["--confirm-env", "sim"]].concat());
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_verify_detects_a_modified_row() {
     let sim = TestSim::start().await;
     let env = CliEnv::new(&sim);
-    let out = env.run(&["plan", "containerapp-restart", "-p", "app=rg-platform-prod/chat-api"]);
+    let out = env.run(&[
+        "plan",
+        "containerapp-restart",
+        "-p",
+        "app=rg-platform-prod/chat-api",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let ok = env.run(&["audit", "--verify"]);
     assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
@@ -329,8 +505,10 @@ async fn audit_verify_detects_a_modified_row() {
     let db = env.state_url.trim_start_matches("sqlite://").to_string();
     {
         use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{db}")).await.unwrap();
-        sqlx::query("UPDATE audit_events SET payload = replace(payload, 'chat-api', 'chat-apx') WHERE seq = 2")
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{db}"))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_events SET payload = replace(payload, 'chat-api', 'chat-apx') WHERE kind = 'run_started'")
             .execute(&mut conn)
             .await
             .unwrap();
@@ -338,4 +516,9 @@ async fn audit_verify_detects_a_modified_row() {
     let bad = env.run(&["audit", "--verify"]);
     assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
     assert!(stdout(&bad).contains("TAMPERED"), "{}", stdout(&bad));
+    assert!(
+        stdout(&bad).contains("event 1 was modified"),
+        "names the row: {}",
+        stdout(&bad)
+    );
 }

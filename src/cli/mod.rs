@@ -5,6 +5,7 @@ pub mod exit;
 pub mod login;
 pub mod read;
 pub mod run;
+pub mod runbooks;
 pub mod runs;
 pub mod sim;
 
@@ -81,6 +82,8 @@ pub enum Command {
     Runs(runs::RunsArgs),
     /// The audit trail; --verify checks its hash chain.
     Audit(runs::AuditArgs),
+    /// Runbooks: list, show, lint; the format's schema and the actions steps can use.
+    Runbooks(runbooks::RunbooksArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -110,6 +113,7 @@ pub fn main() -> ExitCode {
             Command::Resume(args) => run::resume(args, cli.config.as_deref()).await,
             Command::Runs(args) => runs::runs(args, cli.config.as_deref()).await,
             Command::Audit(args) => runs::audit(args, cli.config.as_deref()).await,
+            Command::Runbooks(args) => runbooks::run(args, cli.config.as_deref()),
         }
     });
     match result {

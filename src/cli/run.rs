@@ -15,7 +15,7 @@ use crate::azure::session::Session;
 use crate::config::Config;
 use crate::runbook::action::{EnvironmentInfo, Registry};
 use crate::runbook::confirm::{Confirmer, Headless, TerminalPrompt};
-use crate::runbook::engine::{plan_lines, Engine, EngineError, Outcome, ResumeOptions, RunRequest, Stop};
+use crate::runbook::engine::{plan_lines, Engine, EngineError, ResumeOptions, RunRequest, Stop};
 use crate::runbook::events::RunEvent;
 use crate::runbook::loader::{self, Catalog, LoadOptions};
 use crate::runbook::params::{self, Scope};
@@ -157,7 +157,8 @@ fn interrupts() -> Stop {
     tokio::spawn(async move {
         let mut presses = 0;
         #[cfg(unix)]
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         loop {
             #[cfg(unix)]
             let terminated = async {
@@ -225,7 +226,10 @@ fn entry_to_found(entry: &loader::Entry) -> Result<Found, CliError> {
             "{}:{line}:{column}: {message}",
             entry.source.file_name()
         ))),
-        Err(e) => Err(invalid(anyhow::anyhow!("{}: {e}", entry.source.file_name()))),
+        Err(e) => Err(invalid(anyhow::anyhow!(
+            "{}: {e}",
+            entry.source.file_name()
+        ))),
     }
 }
 

@@ -150,15 +150,22 @@ pub async fn runs(args: RunsArgs, config_path: Option<&Path>) -> Result<u8, CliE
                             s.step_id,
                             s.state.as_str(),
                             s.attempt,
-                            s.error.as_deref().map(|e| format!("  {e}")).unwrap_or_default()
+                            s.error
+                                .as_deref()
+                                .map(|e| format!("  {e}"))
+                                .unwrap_or_default()
                         ));
                     }
                     text.push_str("\ncalls\n");
                     for c in calls {
                         text.push_str(&format!(
                             "  {:<6} {} {} {}\n",
-                            c.pointer("/call/method").and_then(Value::as_str).unwrap_or(""),
-                            c.pointer("/call/status").and_then(Value::as_u64).unwrap_or(0),
+                            c.pointer("/call/method")
+                                .and_then(Value::as_str)
+                                .unwrap_or(""),
+                            c.pointer("/call/status")
+                                .and_then(Value::as_u64)
+                                .unwrap_or(0),
                             c.pointer("/call/url").and_then(Value::as_str).unwrap_or(""),
                             c.pointer("/call/request_id")
                                 .and_then(Value::as_str)
@@ -186,7 +193,11 @@ pub async fn audit(args: AuditArgs, config_path: Option<&Path>) -> Result<u8, Cl
                     "{} events checked, chain head at {}: {}\n",
                     report.events,
                     report.head_seq,
-                    if report.is_intact() { "intact" } else { "TAMPERED" }
+                    if report.is_intact() {
+                        "intact"
+                    } else {
+                        "TAMPERED"
+                    }
                 );
                 for p in &report.problems {
                     text.push_str(&format!("  {p}\n"));
@@ -220,7 +231,10 @@ pub async fn audit(args: AuditArgs, config_path: Option<&Path>) -> Result<u8, Cl
                     "{:>6}  {}  {}  {:<22} {}\n",
                     e.seq,
                     e.at,
-                    e.run_id.as_deref().map(|r| &r[..r.len().min(8)]).unwrap_or("-"),
+                    e.run_id
+                        .as_deref()
+                        .map(|r| &r[..r.len().min(8)])
+                        .unwrap_or("-"),
                     e.kind,
                     e.step_id.as_deref().unwrap_or("")
                 ));

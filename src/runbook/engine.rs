@@ -51,15 +51,9 @@ pub const LEASE_TTL: Duration = Duration::from_secs(60);
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{target} is in use by run {run_id} ({owner}, pid {pid}) since {since}; it is free again at {until} unless that run goes on")]
-    Busy {
-        target: String,
-        run_id: String,
-        owner: String,
-        pid: i64,
-        since: String,
-        until: String,
-    },
+    /// Boxed: the engine's results stay small on the happy path.
+    #[error("{0}")]
+    Busy(Box<Busy>),
     #[error("invalid runbook: {0}")]
     Invalid(String),
     #[error(transparent)]
@@ -70,11 +64,32 @@ pub enum EngineError {
     NotResumable { run_id: String, reason: String },
 }
 
+/// Another run holds the lease on a target.
+#[derive(Debug)]
+pub struct Busy {
+    pub target: String,
+    pub run_id: String,
+    pub owner: String,
+    pub pid: i64,
+    pub since: String,
+    pub until: String,
+}
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is in use by run {} ({}, pid {}) since {}; it is free again at {} unless that run goes on",
+            self.target, self.run_id, self.owner, self.pid, self.since, self.until
+        )
+    }
+}
+
 impl EngineError {
     pub fn exit_code(&self) -> i32 {
         match self {
             EngineError::Store(_) | EngineError::Audit(_) => exit::INTERNAL,
-            EngineError::Busy { .. } => exit::PRECONDITION,
+            EngineError::Busy(_) => exit::PRECONDITION,
             EngineError::Invalid(_) | EngineError::Params(_) => exit::INVALID,
             EngineError::NotResumable { .. } => exit::INVALID,
         }
@@ -153,9 +168,9 @@ struct Masker {
 
 impl Masker {
     fn text(&self, s: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(s.to_string(), |acc, secret| acc.replace(secret.as_str(), MASK))
+        self.secrets.iter().fold(s.to_string(), |acc, secret| {
+            acc.replace(secret.as_str(), MASK)
+        })
     }
 
     fn value(&self, v: &Value) -> Value {
@@ -165,11 +180,9 @@ impl Masker {
         match v {
             Value::String(s) => Value::String(self.text(s)),
             Value::Array(items) => Value::Array(items.iter().map(|i| self.value(i)).collect()),
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), self.value(v)))
-                    .collect(),
-            ),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.clone(), self.value(v))).collect())
+            }
             other => other.clone(),
         }
     }
@@ -402,7 +415,10 @@ impl Engine<'_> {
             reason,
         };
         if matches!(record.status, RunStatus::Succeeded | RunStatus::RolledBack) {
-            return Err(not_resumable(format!("it already {}", record.status.as_str())));
+            return Err(not_resumable(format!(
+                "it already {}",
+                record.status.as_str()
+            )));
         }
         if record.dry_run {
             return Err(not_resumable("it was a dry run".into()));
@@ -491,14 +507,18 @@ impl Engine<'_> {
             };
             if let Some(lease) = refused {
                 self.store.release_run_leases(&ex.run_id).await?;
-                return Err(EngineError::Busy {
+                return Err(EngineError::Busy(Box::new(Busy {
                     target: target.clone(),
                     run_id: lease.run_id,
                     owner: lease.owner,
                     pid: lease.pid,
-                    since: lease.acquired_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    until: lease.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                });
+                    since: lease
+                        .acquired_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    until: lease
+                        .expires_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                })));
             }
             held.push(target.clone());
         }
@@ -604,6 +624,7 @@ impl Engine<'_> {
     ) -> ActionContext<'c> {
         ActionContext {
             azure: self.azure,
+            http: self.http,
             environment: &ex.environment,
             run_id: &ex.run_id,
             step_id: &step.id,
@@ -634,7 +655,13 @@ impl Engine<'_> {
         Ok(())
     }
 
-    fn outcome(ex: &Execution, status: RunStatus, exit_code: i32, failure: Option<&StepFailure>, masker: &Masker) -> Outcome {
+    fn outcome(
+        ex: &Execution,
+        status: RunStatus,
+        exit_code: i32,
+        failure: Option<&StepFailure>,
+        masker: &Masker,
+    ) -> Outcome {
         Outcome {
             run_id: ex.run_id.clone(),
             status,
@@ -679,10 +706,16 @@ impl Engine<'_> {
                 }
             }
             if *self.stop.soft.borrow() {
-                return Ok(Self::outcome(ex, RunStatus::Interrupted, exit::ABORTED, Some(&StepFailure {
-                    step: step.id.clone(),
-                    error: ActionError::Cancelled,
-                }), masker));
+                return Ok(Self::outcome(
+                    ex,
+                    RunStatus::Interrupted,
+                    exit::ABORTED,
+                    Some(&StepFailure {
+                        step: step.id.clone(),
+                        error: ActionError::Cancelled,
+                    }),
+                    masker,
+                ));
             }
             match self.step(ex, idx, &step, journal, masker).await? {
                 None => {}
@@ -771,7 +804,10 @@ impl Engine<'_> {
             }
         }
         let Some(action) = self.registry.get(&step.action).cloned() else {
-            return fail(ActionError::Input(format!("unknown action '{}'", step.action)));
+            return fail(ActionError::Input(format!(
+                "unknown action '{}'",
+                step.action
+            )));
         };
         let spec = action.spec();
         let inputs = match render_value(&Value::Object(step.with.clone()), &ex.context) {
@@ -797,7 +833,9 @@ impl Engine<'_> {
             .unwrap_or(spec.default_timeout);
 
         if ex.dry_run {
-            return self.dry_run_step(ex, step, action.as_ref(), &inputs, timeout, journal, masker).await;
+            return self
+                .dry_run_step(ex, step, action.as_ref(), &inputs, timeout, journal, masker)
+                .await;
         }
 
         // A step interrupted mid-flight before a resume.
@@ -938,7 +976,8 @@ impl Engine<'_> {
                     let stays_running = matches!(
                         error,
                         ActionError::Cancelled | ActionError::OutcomeUnknown(_)
-                    ) || (matches!(error, ActionError::Timeout(_)) && spec.mutates);
+                    ) || (matches!(error, ActionError::Timeout(_))
+                        && spec.mutates);
                     if !stays_running {
                         record.state = StepState::Failed;
                         record.error = Some(masker.text(&error.to_string()));
@@ -1047,7 +1086,10 @@ impl Engine<'_> {
                 action: step.action.clone(),
                 attempt: 1,
             });
-            return match self.run_action(ex, step, action, inputs, timeout, journal).await {
+            return match self
+                .run_action(ex, step, action, inputs, timeout, journal)
+                .await
+            {
                 Ok(outputs) => {
                     journal.emit(RunEvent::StepSucceeded {
                         step: step.id.clone(),
@@ -1112,7 +1154,12 @@ impl Engine<'_> {
                 ..Default::default()
             },
         });
-        Self::set_step_context(ex, &step.id, "planned", Value::String(KNOWN_AFTER_APPLY.into()));
+        Self::set_step_context(
+            ex,
+            &step.id,
+            "planned",
+            Value::String(KNOWN_AFTER_APPLY.into()),
+        );
         Ok(None)
     }
 
@@ -1136,7 +1183,10 @@ impl Engine<'_> {
                 self.registry.get(&undo.action).cloned(),
                 render_value(&Value::Object(undo.with.clone()), &ex.context),
             ) {
-                (None, _) => Err(ActionError::Input(format!("unknown action '{}'", undo.action))),
+                (None, _) => Err(ActionError::Input(format!(
+                    "unknown action '{}'",
+                    undo.action
+                ))),
                 (_, Err(e)) => Err(ActionError::Input(format!("rollback with {}", e.message))),
                 (Some(action), Ok(inputs)) => {
                     let timeout = action.spec().default_timeout;
@@ -1232,8 +1282,12 @@ fn stored_params(
             continue;
         }
         match stored.get(name) {
-            Some(Value::String(s)) if s == MASK && spec.param_type == super::model::ParamType::Secret => {
-                return Err(EngineError::Params(params::ParamError::Missing { name: name.clone() }));
+            Some(Value::String(s))
+                if s == MASK && spec.param_type == super::model::ParamType::Secret =>
+            {
+                return Err(EngineError::Params(params::ParamError::Missing {
+                    name: name.clone(),
+                }));
             }
             Some(Value::String(s)) => pairs.push((name.clone(), s.clone())),
             Some(Value::Null) | None => {}
@@ -1244,7 +1298,12 @@ fn stored_params(
         if !runbook.params.contains_key(k) {
             return Err(EngineError::Params(params::ParamError::Unknown {
                 name: k.clone(),
-                known: runbook.params.keys().cloned().collect::<Vec<_>>().join(", "),
+                known: runbook
+                    .params
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }));
         }
     }

@@ -157,7 +157,10 @@ mod tests {
         };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["type"], e.kind());
-        assert_eq!(v, json!({"type": "step_skipped", "step": "target", "reason": "when is false"}));
+        assert_eq!(
+            v,
+            json!({"type": "step_skipped", "step": "target", "reason": "when is false"})
+        );
         assert_eq!(serde_json::from_value::<RunEvent>(v).unwrap(), e);
         assert_eq!(e.step(), Some("target"));
     }

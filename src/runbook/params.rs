@@ -230,7 +230,11 @@ pub async fn resolve_resources(
             let groups: Vec<Option<&str>> = match group {
                 Some(g) => vec![Some(g)],
                 None if scope.resource_groups.is_empty() => vec![None],
-                None => scope.resource_groups.iter().map(|g| Some(g.as_str())).collect(),
+                None => scope
+                    .resource_groups
+                    .iter()
+                    .map(|g| Some(g.as_str()))
+                    .collect(),
             };
             for g in groups {
                 let items = match resources::list(pipeline, sub, g, spec.kind.as_deref()).await {
@@ -320,11 +324,15 @@ password: { type: secret }
         assert!(err(&[&format!("app={APP}"), "mode=yolo"]).contains("not one of fast, safe"));
         assert!(err(&[&format!("app={APP}"), "after=soon"]).contains("not a duration"));
         assert!(err(&[&format!("app={APP}"), "colour=red"]).contains("unknown parameter 'colour'"));
-        assert!(err(&["app=/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v"])
-            .contains("not a Microsoft.App/containerApps"));
+        assert!(err(&[
+            "app=/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v"
+        ])
+        .contains("not a Microsoft.App/containerApps"));
         assert_eq!(
             split_assignments(&["novalue".to_string()]).unwrap_err(),
-            ParamError::Syntax { text: "novalue".into() }
+            ParamError::Syntax {
+                text: "novalue".into()
+            }
         );
         assert!(matches!(
             split_assignments(&["a=1".to_string(), "a=2".to_string()]),
@@ -334,7 +342,11 @@ password: { type: secret }
 
     #[test]
     fn secrets_are_masked_and_listed() {
-        let p = parse(&specs(), &given(&[&format!("app={APP}"), "password=hunter2"])).unwrap();
+        let p = parse(
+            &specs(),
+            &given(&[&format!("app={APP}"), "password=hunter2"]),
+        )
+        .unwrap();
         assert_eq!(p.masked()["password"], MASK);
         assert_eq!(p.context()["password"], "hunter2");
         assert_eq!(p.secret_values(), vec!["hunter2".to_string()]);

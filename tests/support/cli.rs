@@ -31,7 +31,11 @@ impl CliEnv {
             .arg(&sim.handle.env_file)
             .output()
             .expect("azdeck runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let state_url = state_url
             .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("state.db").display()));
         CliEnv {

@@ -162,6 +162,11 @@ impl Action for Probe {
         }
     }
 
+    /// A dry run changes nothing the probe could observe, so it only describes it.
+    fn runs_in_dry_run(&self) -> bool {
+        false
+    }
+
     async fn plan(&self, _: &ActionContext<'_>, input: &ProbeInput) -> Result<Plan, ActionError> {
         let checked = check_input(input)?;
         Ok(Plan {
