@@ -95,6 +95,30 @@ async fn rollback_in_multiple_mode_moves_all_traffic_to_the_previous_healthy_rev
         "one PATCH and nothing else: {mutations:#?}"
     );
     assert_eq!(mutations[0]["method"], "PATCH");
+    // No needless reads: the revisions are listed once (the pick reuses the first read).
+    let arm: Vec<String> = sim
+        .requests_since(before)
+        .await
+        .iter()
+        .filter(|r| {
+            r["host"]
+                .as_str()
+                .is_some_and(|h| h.starts_with("management."))
+        })
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let lists = arm
+        .iter()
+        .filter(|r| r.starts_with("GET ") && r.ends_with("/revisions"))
+        .count();
+    assert_eq!(lists, 1, "{arm:#?}");
+    eprintln!("ARM requests of the rollback:\n  {}", arm.join("\n  "));
     // The run recorded every REST call it made.
     let calls: Vec<&Value> = events.iter().filter(|e| e["type"] == "call").collect();
     assert!(calls.iter().any(
@@ -521,4 +545,119 @@ async fn audit_verify_detects_a_modified_row() {
         "names the row: {}",
         stdout(&bad)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_at_the_next_step_boundary_and_resume_goes_on() {
+    let sim = TestSim::start().await;
+    let env = CliEnv::new(&sim);
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/runbooks-engine/hold-app.yaml"
+    );
+    let mut child = env.spawn(&[
+        "run",
+        file,
+        "-p",
+        "app=rg-platform-prod/chat-api",
+        "-p",
+        "for=2s",
+        "-o",
+        "jsonl",
+    ]);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut run = String::new();
+    for line in lines.by_ref() {
+        let e: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if e["type"] == "run_started" {
+            run = e["run_id"].as_str().unwrap().to_string();
+        }
+        if e["type"] == "step_started" && e["step"] == "hold" {
+            break;
+        }
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let rest: Vec<Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(10));
+    assert!(
+        rest.iter()
+            .any(|e| e["type"] == "step_succeeded" && e["step"] == "hold"),
+        "the step in progress finished: {rest:?}"
+    );
+    assert!(
+        rest.iter().all(|e| e["step"] != "done"),
+        "the next step did not start"
+    );
+    assert_eq!(rest.last().unwrap()["status"], "interrupted");
+    let resumed = env.run(&["resume", &run, "-o", "jsonl"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    let resumed = events(&resumed);
+    assert!(kinds(&resumed, "hold").contains(&"step_reused".to_string()));
+    assert!(kinds(&resumed, "done").contains(&"step_succeeded".to_string()));
+}
+
+/// A database of its own on the test PostgreSQL (`scripts/test` starts one), or `None` when there
+/// is none and none is required.
+async fn postgres_database() -> Option<String> {
+    let Ok(admin) = std::env::var("AZDECK_TEST_PG_URL") else {
+        assert!(
+            std::env::var("AZDECK_REQUIRE_PG").as_deref() != Ok("1"),
+            "AZDECK_REQUIRE_PG=1 but AZDECK_TEST_PG_URL is not set"
+        );
+        eprintln!("SKIPPED: no AZDECK_TEST_PG_URL (scripts/test starts a PostgreSQL)");
+        return None;
+    };
+    use sqlx::Connection;
+    let name = format!("azdeck_e2e_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("database created");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    Some(format!("{base}/{name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_with_the_store_on_postgresql() {
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let sim = TestSim::start().await;
+    let env = CliEnv::with_state(&sim, Some(url));
+    let out = env.run(&[
+        "run",
+        "containerapp-rollback",
+        "-p",
+        "app=rg-platform-prod/dagster-webserver",
+        "--yes",
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let run = run_id(&events(&out));
+    let listed = env.run(&["runs", "list", "-o", "json"]);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["id"], run.as_str());
+    assert_eq!(listed[0]["status"], "succeeded");
+    let verified = env.run(&["audit", "--verify", "-o", "json"]);
+    assert_eq!(verified.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert!(report["events"].as_i64().unwrap() > 10, "{report}");
+    assert_eq!(report["problems"], json!([]));
 }

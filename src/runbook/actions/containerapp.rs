@@ -316,6 +316,9 @@ pub struct ShowOutput {
     /// The first container's image in the app's current template.
     pub image: Option<String>,
     pub provisioning_state: Option<String>,
+    /// Every revision, oldest first, as read with the app (a later
+    /// `containerapp.revision.pick_previous_healthy` can take them instead of reading again).
+    pub revisions: Vec<RevisionRow>,
 }
 
 fn show_output(app: &ContainerApp, revisions: &[Revision]) -> ShowOutput {
@@ -348,6 +351,7 @@ fn show_output(app: &ContainerApp, revisions: &[Revision]) -> ShowOutput {
         max_replicas: scale.max_replicas,
         image: image_of(&template),
         provisioning_state: app.properties.provisioning_state.clone(),
+        revisions: revisions.iter().map(revision_row).collect(),
     }
 }
 
@@ -402,7 +406,7 @@ impl Action for Show {
 
 pub struct RevisionsList;
 
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RevisionRow {
     pub name: String,
@@ -516,6 +520,43 @@ pub struct PickInput {
     /// Revision names never to pick (e.g. ones already tried).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// The revisions as an earlier `containerapp.show` read them (`steps.X.outputs.revisions`):
+    /// the pick is then made from the same snapshot the rollback undoes to, without reading again.
+    #[serde(default)]
+    pub revisions: Option<Vec<RevisionRow>>,
+}
+
+/// A revision rebuilt from a row of `containerapp.show` (what the pick rule reads of it).
+fn revision_from_row(row: &RevisionRow) -> Revision {
+    Revision {
+        id: String::new(),
+        name: row.name.clone(),
+        properties: crate::azure::containerapps::RevisionProperties {
+            created_time: row.created_time.clone(),
+            active: Some(row.active),
+            traffic_weight: Some(row.traffic_weight),
+            health_state: row.health_state.clone(),
+            running_state: row.running_state.clone(),
+            replicas: Some(row.replicas),
+            template: row
+                .image
+                .as_ref()
+                .map(|i| serde_json::json!({"containers": [{"image": i}]})),
+            ..Default::default()
+        },
+        extra: Default::default(),
+    }
+}
+
+/// The given revisions, or the app's as read now.
+async fn revisions_for_pick(
+    ctx: &ActionContext<'_>,
+    input: &PickInput,
+) -> Result<Vec<Revision>, ActionError> {
+    match &input.revisions {
+        Some(rows) => Ok(rows.iter().map(revision_from_row).collect()),
+        None => Ok(client(ctx)?.revisions(&input.app).await?),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -585,8 +626,11 @@ impl Action for PickPreviousHealthy {
     }
 
     async fn plan(&self, ctx: &ActionContext<'_>, input: &PickInput) -> Result<Plan, ActionError> {
-        let calls = vec![call("GET", app_url(&input.app, "/revisions"))?];
-        let revisions = client(ctx)?.revisions(&input.app).await?;
+        let calls = match input.revisions {
+            Some(_) => Vec::new(),
+            None => vec![call("GET", app_url(&input.app, "/revisions"))?],
+        };
+        let revisions = revisions_for_pick(ctx, input).await?;
         let picked = pick_previous_healthy(&input.app, &revisions, &input.exclude)?;
         let outputs = serde_json::to_value(&picked)
             .map_err(|e| ActionError::Failed(format!("output: {e}")))?;
@@ -609,7 +653,7 @@ impl Action for PickPreviousHealthy {
         ctx: &ActionContext<'_>,
         input: &PickInput,
     ) -> Result<PickOutput, ActionError> {
-        let revisions = client(ctx)?.revisions(&input.app).await?;
+        let revisions = revisions_for_pick(ctx, input).await?;
         pick_previous_healthy(&input.app, &revisions, &input.exclude)
     }
 }
