@@ -402,6 +402,39 @@ async fn audit_events_chain_and_verify_intact() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn batched_appends_continue_the_same_chain() -> TestResult {
+    for db in databases("batched_appends_continue_the_same_chain").await? {
+        let ctx = db.label;
+        let store = db.open().await?;
+        append_n(&store, 2).await?;
+        let batch: Vec<_> = (3..=7).map(|i| event(Some("run-b"), "call", i)).collect();
+        store.append_all(&batch).await?;
+        store.append_all(&[]).await?;
+        append_n(&store, 1).await?;
+        let events = store.events(None, 0, 100).await?;
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=8).collect::<Vec<_>>(), "{ctx}");
+        for pair in events.windows(2) {
+            assert_eq!(
+                pair[1].prev_hash, pair[0].hash,
+                "{ctx}: link at {}",
+                pair[1].seq
+            );
+        }
+        assert_eq!(
+            events[2].payload, batch[0].payload,
+            "{ctx}: batch order kept"
+        );
+        let report = store.verify().await?;
+        assert!(report.is_intact(), "{ctx}: {:?}", report.problems);
+        assert_eq!((report.events, report.head_seq), (8, 8), "{ctx}");
+        store.close().await;
+        db.cleanup().await?;
+    }
+    Ok(())
+}
+
 /// Five events, `tamper` behind the store's back, then verify must report exactly one problem,
 /// the one `expected` accepts.
 async fn tampered(

@@ -241,6 +241,17 @@ pub trait Action: Send + Sync + 'static {
         Ok(Check::Unknown)
     }
 
+    /// The outputs of a change `check` found already in place, read from the resource: resume
+    /// uses them for a step interrupted after its change landed. `None` when the action cannot
+    /// tell them without changing anything.
+    async fn applied_outputs(
+        &self,
+        _ctx: &ActionContext<'_>,
+        _input: &Self::Input,
+    ) -> Result<Option<Self::Output>, ActionError> {
+        Ok(None)
+    }
+
     async fn plan(&self, ctx: &ActionContext<'_>, input: &Self::Input)
         -> Result<Plan, ActionError>;
 
@@ -261,6 +272,11 @@ pub trait DynAction: Send + Sync {
     /// Checks a rendered `with:` against the input type.
     fn validate(&self, input: &Value) -> Result<(), ActionError>;
     async fn check(&self, ctx: &ActionContext<'_>, input: &Value) -> Result<Check, ActionError>;
+    async fn applied_outputs(
+        &self,
+        ctx: &ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Option<Value>, ActionError>;
     async fn plan(&self, ctx: &ActionContext<'_>, input: &Value) -> Result<Plan, ActionError>;
     async fn run(&self, ctx: &ActionContext<'_>, input: &Value) -> Result<Value, ActionError>;
 }
@@ -298,6 +314,20 @@ impl<A: Action> DynAction for A {
     async fn check(&self, ctx: &ActionContext<'_>, input: &Value) -> Result<Check, ActionError> {
         let input = decode::<A::Input>(Action::spec(self).name, input)?;
         Action::check(self, ctx, &input).await
+    }
+
+    async fn applied_outputs(
+        &self,
+        ctx: &ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Option<Value>, ActionError> {
+        let input = decode::<A::Input>(Action::spec(self).name, input)?;
+        match Action::applied_outputs(self, ctx, &input).await? {
+            Some(output) => serde_json::to_value(output)
+                .map(Some)
+                .map_err(|e| ActionError::Failed(format!("output: {e}"))),
+            None => Ok(None),
+        }
     }
 
     async fn plan(&self, ctx: &ActionContext<'_>, input: &Value) -> Result<Plan, ActionError> {

@@ -213,17 +213,25 @@ impl Journal {
         let (tx, mut rx) = mpsc::unbounded_channel::<JournalMessage>();
         let task = tokio::spawn(async move {
             let mut failure: Option<String> = None;
-            while let Some(message) = rx.recv().await {
-                match message {
-                    JournalMessage::Event(e) => {
-                        if let Err(err) = store.append(&e).await {
-                            tracing::error!(error = %err, "audit append failed");
-                            failure.get_or_insert(err.to_string());
-                        }
+            let mut batch: Vec<NewEvent> = Vec::new();
+            while let Some(first) = rx.recv().await {
+                // Everything queued while the last batch was written goes in one transaction.
+                let mut flushes = Vec::new();
+                let mut next = Some(first);
+                while let Some(message) = next.take() {
+                    match message {
+                        JournalMessage::Event(e) => batch.push(e),
+                        JournalMessage::Flush(done) => flushes.push(done),
                     }
-                    JournalMessage::Flush(done) => {
-                        let _ = done.send(failure.take().map_or(Ok(()), Err));
-                    }
+                    next = rx.try_recv().ok();
+                }
+                if let Err(err) = store.append_all(&batch).await {
+                    tracing::error!(error = %err, "audit append failed");
+                    failure.get_or_insert(err.to_string());
+                }
+                batch.clear();
+                for done in flushes {
+                    let _ = done.send(failure.clone().map_or(Ok(()), Err));
                 }
             }
         });
@@ -641,17 +649,9 @@ impl Engine<'_> {
         }
     }
 
-    async fn checkpoint(
-        &self,
-        ex: &Execution,
-        journal: &Journal,
-        record: StepRecord,
-    ) -> Result<(), EngineError> {
+    async fn checkpoint(&self, journal: &Journal, record: StepRecord) -> Result<(), EngineError> {
         journal.flush().await?;
         self.store.save_step(&record).await?;
-        self.store
-            .update_run(&ex.run_id, RunStatus::Running, None, Some(&record.step_id))
-            .await?;
         Ok(())
     }
 
@@ -796,7 +796,7 @@ impl Engine<'_> {
                     if !ex.dry_run {
                         let mut record = Self::step_record(ex, idx, step, StepState::Skipped);
                         record.finished_at = record.started_at;
-                        self.checkpoint(ex, journal, record).await?;
+                        self.checkpoint(journal, record).await?;
                     }
                     return Ok(None);
                 }
@@ -874,12 +874,22 @@ impl Engine<'_> {
                         decision: decision.to_string(),
                     });
                     if check == Check::Applied {
-                        let outputs = prior.outputs.clone().unwrap_or(json!({}));
+                        let outputs = match prior.outputs.clone() {
+                            Some(o) => o,
+                            None => action
+                                .applied_outputs(&ctx, &inputs)
+                                .await
+                                .ok()
+                                .flatten()
+                                .unwrap_or(json!({})),
+                        };
+                        drop(ctx);
                         let mut record = prior.clone();
                         record.state = StepState::Succeeded;
+                        record.outputs = Some(masker.value(&outputs));
                         record.error = None;
                         record.finished_at = Some(chrono::Utc::now());
-                        self.checkpoint(ex, journal, record).await?;
+                        self.checkpoint(journal, record).await?;
                         Self::set_step_context(ex, &step.id, "succeeded", outputs);
                         ex.succeeded.push(idx);
                         return Ok(None);
@@ -911,7 +921,11 @@ impl Engine<'_> {
             record.attempt = i64::from(attempt);
             record.inputs_hash = Some(hash.clone());
             record.inputs = Some(shown_inputs.clone());
-            self.checkpoint(ex, journal, record.clone()).await?;
+            // Only a change needs its start on disk: resume must check a change that may have
+            // been sent; a read interrupted midway is simply run again.
+            if spec.mutates {
+                self.checkpoint(journal, record.clone()).await?;
+            }
             journal.emit(RunEvent::StepStarted {
                 step: step.id.clone(),
                 action: step.action.clone(),
@@ -948,7 +962,7 @@ impl Engine<'_> {
                             step: step.id.clone(),
                         });
                     }
-                    self.checkpoint(ex, journal, record).await?;
+                    self.checkpoint(journal, record).await?;
                     Self::set_step_context(ex, &step.id, "succeeded", outputs);
                     ex.succeeded.push(idx);
                     return Ok(None);
@@ -982,7 +996,7 @@ impl Engine<'_> {
                         record.state = StepState::Failed;
                         record.error = Some(masker.text(&error.to_string()));
                         record.finished_at = Some(chrono::Utc::now());
-                        self.checkpoint(ex, journal, record).await?;
+                        self.checkpoint(journal, record).await?;
                     }
                     return fail(error);
                 }
@@ -1220,7 +1234,7 @@ impl Engine<'_> {
                 }
             }
             record.finished_at = Some(chrono::Utc::now());
-            self.checkpoint(ex, journal, record).await?;
+            self.checkpoint(journal, record).await?;
         }
         Ok(clean)
     }

@@ -35,6 +35,7 @@ pub fn register(registry: &mut Registry) {
     registry.register(TrafficSet);
     registry.register(ScaleSet);
     registry.register(TemplateApply);
+    registry.register(WaitHealthy);
 }
 
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
@@ -1618,6 +1619,19 @@ impl Action for TemplateApply {
         }
     }
 
+    /// After a resume found the template already applied: the app's latest revision and image.
+    async fn applied_outputs(
+        &self,
+        ctx: &ActionContext<'_>,
+        input: &RevisionInput,
+    ) -> Result<Option<TemplateApplyOutput>, ActionError> {
+        let app = client(ctx)?.get(&input.app).await?;
+        Ok(Some(TemplateApplyOutput {
+            latest_revision: app.properties.latest_revision_name.clone(),
+            image: image_of(&template_of(&app)),
+        }))
+    }
+
     async fn check(
         &self,
         ctx: &ActionContext<'_>,
@@ -1869,5 +1883,152 @@ mod tests {
         assert!(wanted_scale(&ask(None, None), current).is_err());
         assert!(wanted_scale(&ask(Some(5), None), current).is_err());
         assert!(wanted_scale(&ask(None, Some(0)), current).is_err());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// containerapp.revision.wait_healthy
+
+/// Waits until a revision runs and reports `Healthy` (the "monitor" of a rollback): a template
+/// change is done when the revision is provisioned, but its replicas start afterwards. Fails as
+/// soon as the revision is provisioned and reports `Unhealthy`, or when the time is up.
+pub struct WaitHealthy;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaitHealthyInput {
+    /// The container app's full ARM resource id.
+    pub app: String,
+    pub revision: String,
+    /// Longest wait, e.g. `5m` (default 5 minutes).
+    #[serde(default)]
+    pub within: Option<String>,
+    /// Between reads, e.g. `5s` (default 5 seconds; `500ms` is accepted).
+    #[serde(default)]
+    pub interval: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitHealthyOutput {
+    pub revision: String,
+    pub health_state: Option<String>,
+    pub running_state: Option<String>,
+    pub reads: u32,
+}
+
+fn millis(text: Option<&str>, default_ms: u64) -> Result<u64, ActionError> {
+    let Some(text) = text else {
+        return Ok(default_ms);
+    };
+    let text = text.trim();
+    if let Some(ms) = text.strip_suffix("ms") {
+        return ms
+            .parse()
+            .map_err(|_| ActionError::Input(format!("'{text}' is not a duration")));
+    }
+    crate::runbook::template::parse_duration(text)
+        .filter(|s| *s >= 0)
+        .map(|s| s as u64 * 1000)
+        .ok_or_else(|| ActionError::Input(format!("'{text}' is not a duration")))
+}
+
+#[async_trait]
+impl Action for WaitHealthy {
+    type Input = WaitHealthyInput;
+    type Output = WaitHealthyOutput;
+
+    fn spec(&self) -> ActionSpec {
+        ActionSpec {
+            name: "containerapp.revision.wait_healthy",
+            summary: "Wait until a revision is running and healthy (fails early when it is not)",
+            mutates: false,
+            idempotent: true,
+            default_timeout: CHANGE_TIMEOUT,
+        }
+    }
+
+    /// The revision may not exist before the steps ahead of it run: a dry run only describes it.
+    fn runs_in_dry_run(&self) -> bool {
+        false
+    }
+
+    async fn plan(
+        &self,
+        _: &ActionContext<'_>,
+        input: &WaitHealthyInput,
+    ) -> Result<Plan, ActionError> {
+        let within = millis(input.within.as_deref(), 300_000)?;
+        Ok(Plan {
+            calls: vec![call(
+                "GET",
+                revision_url(&input.app, &input.revision, None),
+            )?],
+            notes: vec![format!(
+                "reads {} until it is running and healthy (up to {} s)",
+                input.revision,
+                within / 1000
+            )],
+            ..Plan::default()
+        })
+    }
+
+    async fn run(
+        &self,
+        ctx: &ActionContext<'_>,
+        input: &WaitHealthyInput,
+    ) -> Result<WaitHealthyOutput, ActionError> {
+        let within = Duration::from_millis(millis(input.within.as_deref(), 300_000)?);
+        let interval = Duration::from_millis(millis(input.interval.as_deref(), 5_000)?.max(100));
+        let apps = client(ctx)?;
+        let started = std::time::Instant::now();
+        let mut cancel = ctx.cancel.clone();
+        let mut reads = 0;
+        loop {
+            let revision = apps.revision(&input.app, &input.revision).await?;
+            reads += 1;
+            let health = revision.properties.health_state.clone();
+            let running = revision.properties.running_state.clone();
+            let provisioned = revision
+                .properties
+                .provisioning_state
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case("Provisioned"));
+            (ctx.progress)(format!(
+                "{}: health {}, running {}",
+                input.revision,
+                health.as_deref().unwrap_or("unknown"),
+                running.as_deref().unwrap_or("unknown")
+            ));
+            if revision.is_healthy() && running.as_deref().is_some_and(|r| r.starts_with("Running"))
+            {
+                return Ok(WaitHealthyOutput {
+                    revision: revision.name,
+                    health_state: health,
+                    running_state: running,
+                    reads,
+                });
+            }
+            if provisioned && health.as_deref() == Some("Unhealthy") {
+                return Err(ActionError::Failed(format!(
+                    "{} is unhealthy (running state: {})",
+                    input.revision,
+                    running.as_deref().unwrap_or("unknown")
+                )));
+            }
+            if started.elapsed() + interval > within {
+                return Err(ActionError::Failed(format!(
+                    "{} was not running and healthy within {} s (health {}, running {})",
+                    input.revision,
+                    within.as_secs(),
+                    health.as_deref().unwrap_or("unknown"),
+                    running.as_deref().unwrap_or("unknown")
+                )));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = cancel.wait_for(|c| *c) => return Err(ActionError::Cancelled),
+            }
+        }
     }
 }
