@@ -189,7 +189,7 @@ fn interrupts() -> Stop {
             }
         }
     });
-    Stop { soft, hard }
+    Stop::new(soft, hard)
 }
 
 fn confirmer(yes: bool, confirm_env: Option<String>) -> Box<dyn Confirmer> {

@@ -114,14 +114,30 @@ pub struct Outcome {
 pub struct Stop {
     pub soft: watch::Receiver<bool>,
     pub hard: watch::Receiver<bool>,
+    /// Keeps the senders of `never()` alive: a receiver whose sender is gone would read as
+    /// "stopped" to anyone waiting on it.
+    _never: Option<Arc<(watch::Sender<bool>, watch::Sender<bool>)>>,
 }
 
 impl Stop {
+    /// Interrupts sent through the senders of these receivers.
+    pub fn new(soft: watch::Receiver<bool>, hard: watch::Receiver<bool>) -> Stop {
+        Stop {
+            soft,
+            hard,
+            _never: None,
+        }
+    }
+
     /// Never set: for runs nobody interrupts.
     pub fn never() -> Stop {
-        let (_, soft) = watch::channel(false);
-        let (_, hard) = watch::channel(false);
-        Stop { soft, hard }
+        let (soft_tx, soft) = watch::channel(false);
+        let (hard_tx, hard) = watch::channel(false);
+        Stop {
+            soft,
+            hard,
+            _never: Some(Arc::new((soft_tx, hard_tx))),
+        }
     }
 }
 
@@ -1322,4 +1338,277 @@ fn stored_params(
         }
     }
     Ok(params::parse(&runbook.params, &pairs)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use async_trait::async_trait;
+    use schemars::JsonSchema;
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::runbook::action::{Action, ActionSpec, Plan, PlannedCall};
+    use crate::runbook::confirm::Headless;
+
+    /// A change that records what it was asked, and fails its first `fail_first` attempts.
+    struct Set {
+        log: Arc<parking_lot::Mutex<Vec<String>>>,
+        attempts: Arc<AtomicU32>,
+        fail_first: u32,
+    }
+
+    #[derive(Deserialize, JsonSchema)]
+    struct SetInput {
+        value: String,
+    }
+
+    #[async_trait]
+    impl Action for Set {
+        type Input = SetInput;
+        type Output = Value;
+
+        fn spec(&self) -> ActionSpec {
+            ActionSpec {
+                name: "test.set",
+                summary: "records a value",
+                mutates: true,
+                idempotent: true,
+                default_timeout: Duration::from_secs(5),
+            }
+        }
+
+        async fn plan(&self, _: &ActionContext<'_>, input: &SetInput) -> Result<Plan, ActionError> {
+            Ok(Plan {
+                calls: vec![PlannedCall::new("PUT", format!("/things/{}", input.value))],
+                ..Plan::default()
+            })
+        }
+
+        async fn run(&self, _: &ActionContext<'_>, input: &SetInput) -> Result<Value, ActionError> {
+            let n = self.attempts.fetch_add(1, Ordering::SeqCst);
+            if n < self.fail_first {
+                return Err(ActionError::Azure("503 from a flaky service".into()));
+            }
+            if input.value == "boom" {
+                return Err(ActionError::Failed("boom".into()));
+            }
+            self.log.lock().push(input.value.clone());
+            Ok(json!({"value": input.value}))
+        }
+    }
+
+    struct Fixture {
+        store: Store,
+        registry: Registry,
+        log: Arc<parking_lot::Mutex<Vec<String>>>,
+        attempts: Arc<AtomicU32>,
+    }
+
+    async fn fixture(fail_first: u32) -> Fixture {
+        let log = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let attempts = Arc::new(AtomicU32::new(0));
+        let mut registry = Registry::builtin();
+        registry.register(Set {
+            log: log.clone(),
+            attempts: attempts.clone(),
+            fail_first,
+        });
+        Fixture {
+            store: Store::open("sqlite::memory:").await.unwrap(),
+            registry,
+            log,
+            attempts,
+        }
+    }
+
+    async fn run(f: &Fixture, yaml: &str, yes: bool, dry_run: bool) -> (Outcome, Vec<RunEvent>) {
+        let runbook: Runbook = serde_yaml::from_str(yaml).unwrap();
+        let params = params::parse(&runbook.params, &[]).unwrap();
+        let confirmer = Headless {
+            yes,
+            confirm_env: None,
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let engine = Engine {
+            registry: &f.registry,
+            store: &f.store,
+            azure: None,
+            http: None,
+            confirmer: &confirmer,
+            events: Some(tx),
+            stop: Stop::never(),
+        };
+        let outcome = engine
+            .start(RunRequest {
+                runbook,
+                text: yaml.to_string(),
+                source: "test".into(),
+                params,
+                environment: EnvironmentInfo {
+                    name: "test".into(),
+                    protected: false,
+                    read_only: false,
+                },
+                env_context: json!({"name": "test"}),
+                dry_run,
+            })
+            .await
+            .unwrap();
+        drop(engine);
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            events.push(e);
+        }
+        (outcome, events)
+    }
+
+    const HEADER: &str = "apiVersion: azdeck/v1\nkind: Runbook\nmetadata: { name: t, title: T }\n";
+
+    #[tokio::test]
+    async fn a_failure_rolls_back_succeeded_steps_newest_first() {
+        let f = fixture(0).await;
+        let yaml = format!(
+            "{HEADER}steps:
+  - {{ id: a, action: test.set, with: {{ value: a }}, rollback: {{ action: test.set, with: {{ value: undo-a }} }} }}
+  - {{ id: skipped, action: test.set, when: '{{{{ false }}}}', with: {{ value: never }} }}
+  - {{ id: b, action: test.set, with: {{ value: '{{{{ steps.a.outputs.value }}}}-b' }}, rollback: {{ action: test.set, with: {{ value: 'undo-{{{{ steps.b.outputs.value }}}}' }} }} }}
+  - {{ id: c, action: test.set, with: {{ value: boom }}, onFailure: rollback }}
+"
+        );
+        let (outcome, events) = run(&f, &yaml, true, false).await;
+        assert_eq!(outcome.status, RunStatus::RolledBack);
+        assert_eq!(outcome.exit_code, exit::ROLLED_BACK);
+        assert_eq!(outcome.failed_step.as_deref(), Some("c"));
+        assert_eq!(*f.log.lock(), ["a", "a-b", "undo-a-b", "undo-a"]);
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, RunEvent::StepSkipped { step, .. } if step == "skipped")));
+        let steps = f.store.steps(&outcome.run_id).await.unwrap();
+        let state = |id: &str| steps.iter().find(|s| s.step_id == id).map(|s| s.state);
+        assert_eq!(state("a"), Some(StepState::RolledBack));
+        assert_eq!(state("b"), Some(StepState::RolledBack));
+        assert_eq!(state("c"), Some(StepState::Failed));
+        assert_eq!(state("skipped"), Some(StepState::Skipped));
+        assert!(f.store.verify().await.unwrap().is_intact());
+    }
+
+    #[tokio::test]
+    async fn retries_absorb_transient_failures_and_continue_goes_on() {
+        let f = fixture(1).await;
+        let yaml = format!(
+            "{HEADER}steps:
+  - {{ id: a, action: test.set, retries: 2, with: {{ value: a }} }}
+  - {{ id: b, action: test.set, with: {{ value: boom }}, onFailure: continue }}
+  - {{ id: c, action: test.set, with: {{ value: c }} }}
+"
+        );
+        let started = tokio::time::Instant::now();
+        let (outcome, events) = run(&f, &yaml, true, false).await;
+        assert_eq!(
+            f.attempts.load(Ordering::SeqCst),
+            4,
+            "2 for a, 1 for b, 1 for c"
+        );
+        assert_eq!(*f.log.lock(), ["a", "c"]);
+        assert_eq!(
+            outcome.status,
+            RunStatus::Failed,
+            "a continued failure still fails the run"
+        );
+        assert_eq!(outcome.exit_code, exit::STEP_FAILED);
+        assert_eq!(outcome.failed_step.as_deref(), Some("b"));
+        let retried = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    RunEvent::StepFailed {
+                        will_retry: true,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(retried, 1);
+        assert!(
+            started.elapsed() >= Duration::from_secs(2),
+            "backed off 2 s"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_change_without_confirmation_and_a_dry_run_changes_nothing() {
+        let f = fixture(0).await;
+        let yaml = format!(
+            "{HEADER}steps:
+  - {{ id: note, action: log, with: {{ message: hi }} }}
+  - {{ id: a, action: test.set, with: {{ value: a }} }}
+  - {{ id: b, action: test.set, with: {{ value: '{{{{ steps.a.outputs.value }}}}' }} }}
+"
+        );
+        let (outcome, _) = run(&f, &yaml, false, false).await;
+        assert_eq!(outcome.exit_code, exit::CONFIRMATION_REQUIRED);
+        assert!(f.log.lock().is_empty());
+
+        let (outcome, events) = run(&f, &yaml, false, true).await;
+        assert_eq!(outcome.exit_code, exit::SUCCESS);
+        assert!(f.log.lock().is_empty(), "a dry run sends no change");
+        let planned: Vec<&Plan> = events
+            .iter()
+            .filter_map(|e| match e {
+                RunEvent::StepPlanned { plan, .. } => Some(plan),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(planned.len(), 2);
+        assert_eq!(planned[0].calls[0].url, "/things/a");
+        assert!(
+            planned[1].notes[0].contains("known after apply"),
+            "{:?}",
+            planned[1]
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked_in_text_and_values() {
+        let m = Masker {
+            secrets: vec!["hunter2".into()],
+        };
+        assert_eq!(m.text("password=hunter2;"), "password=***;");
+        assert_eq!(
+            m.value(&json!({"a": ["x hunter2", 3], "b": "hunter2"})),
+            json!({"a": ["x ***", 3], "b": "***"})
+        );
+    }
+
+    #[test]
+    fn failures_map_to_documented_exit_codes() {
+        let code = |e: ActionError| failure_exit(&e).1;
+        assert_eq!(code(ActionError::Precondition("x".into())), 4);
+        assert_eq!(code(ActionError::ConfirmationRequired("x".into())), 5);
+        assert_eq!(code(ActionError::Declined), 10);
+        assert_eq!(code(ActionError::Cancelled), 10);
+        assert_eq!(code(ActionError::Input("x".into())), 3);
+        assert_eq!(code(ActionError::Azure("x".into())), 1);
+        assert!(!retryable(&ActionError::OutcomeUnknown("x".into()), false));
+        assert!(retryable(&ActionError::OutcomeUnknown("x".into()), true));
+    }
+
+    #[test]
+    fn a_resume_needs_secret_params_again() {
+        let runbook: Runbook = serde_yaml::from_str(&format!(
+            "{HEADER}params:\n  token: {{ type: secret, required: true }}\n  n: {{ type: integer, default: 1 }}\nsteps: []\n"
+        ))
+        .unwrap();
+        let stored = json!({"token": MASK, "n": 2});
+        assert!(matches!(
+            stored_params(&runbook, &stored, &[]),
+            Err(EngineError::Params(params::ParamError::Missing { .. }))
+        ));
+        let given = vec![("token".to_string(), "s3cret".to_string())];
+        let p = stored_params(&runbook, &stored, &given).unwrap();
+        assert_eq!(p.context(), json!({"token": "s3cret", "n": 2}));
+    }
 }

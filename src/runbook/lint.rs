@@ -879,6 +879,22 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::*;
+
+    /// The runbooks shipped in the binary lint without an error, against the real registry.
+    #[test]
+    fn built_in_runbooks_are_clean() {
+        let registry = Registry::builtin();
+        let files = crate::runbook::loader::builtin_files();
+        assert!(files.len() >= 3, "the Container Apps runbooks are embedded");
+        for (file, text) in files {
+            let errors: Vec<String> = lint(file, text, &registry)
+                .into_iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| d.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{file}: {errors:#?}");
+        }
+    }
     use crate::runbook::action::{Action, ActionContext, ActionError, ActionSpec, Plan};
 
     /// A mutating action with typed inputs and outputs, standing in for the Azure ones.
