@@ -368,35 +368,85 @@ pub async fn run(args: RunArgs, config_path: Option<&Path>) -> Result<u8, CliErr
     .await
     .map_err(invalid)?;
     let store = open_store(&args.store, &config).await?;
+    let job = Job::Start {
+        runbook: loaded.runbook,
+        text: loaded.text,
+        source: loaded.source,
+        params: typed,
+        dry_run: args.dry_run,
+    };
+    let confirmer = confirmer(args.yes, args.confirm_env);
+    drive(&session, &store, confirmer.as_ref(), args.output, job).await
+}
+
+/// What `drive` runs: a new run, or the rest of a stopped one.
+enum Job<'r> {
+    Start {
+        runbook: crate::runbook::model::Runbook,
+        text: String,
+        source: String,
+        params: params::Params,
+        dry_run: bool,
+    },
+    Resume {
+        record: &'r crate::store::RunRecord,
+        options: ResumeOptions,
+    },
+}
+
+/// Runs `job` with one engine over the session and the store, printing its events as they come;
+/// the exit code is the run's.
+async fn drive(
+    session: &Session,
+    store: &Store,
+    confirmer: &dyn Confirmer,
+    output: RunOutput,
+    job: Job<'_>,
+) -> Result<u8, CliError> {
     let http = http_client(&session.cloud).map_err(|e| CliError {
         code: exit::AZURE,
         error: e.into(),
     })?;
     let registry = Registry::builtin();
-    let confirmer = confirmer(args.yes, args.confirm_env.clone());
     let (tx, rx) = mpsc::unbounded_channel();
-    let (info, env_context) = environment_of(&session);
+    let (environment, env_context) = environment_of(session);
     let engine = Engine {
         registry: &registry,
-        store: &store,
+        store,
         azure: Some(&session.pipeline),
         http: Some(&http),
-        confirmer: confirmer.as_ref(),
+        confirmer,
         events: Some(tx),
         stop: interrupts(),
     };
-    let request = RunRequest {
-        runbook: loaded.runbook.clone(),
-        text: loaded.text.clone(),
-        source: loaded.source.clone(),
-        params: typed,
-        environment: info,
-        env_context,
-        dry_run: args.dry_run,
+    let printer = tokio::spawn(print_events(rx, output));
+    let result = match job {
+        Job::Start {
+            runbook,
+            text,
+            source,
+            params,
+            dry_run,
+        } => {
+            engine
+                .start(RunRequest {
+                    runbook,
+                    text,
+                    source,
+                    params,
+                    environment,
+                    env_context,
+                    dry_run,
+                })
+                .await
+        }
+        Job::Resume { record, options } => {
+            engine
+                .resume(record, environment, env_context, options)
+                .await
+        }
     };
-    let go = engine.start(request);
-    let printer = tokio::spawn(print_events(rx, args.output));
-    let result = go.await;
+    // The engine holds the events' sender: dropping it lets the printer finish.
     drop(engine);
     let _ = printer.await;
     match result {
@@ -432,34 +482,14 @@ pub async fn resume(args: ResumeArgs, config_path: Option<&Path>) -> Result<u8, 
         .map_err(invalid)?
         .ok_or_else(|| invalid(anyhow::anyhow!("no run {}", args.run_id)))?;
     let session = connect(&config, Some(&record.environment))?;
-    let http = http_client(&session.cloud).map_err(|e| CliError {
-        code: exit::AZURE,
-        error: e.into(),
-    })?;
     let given = params::split_assignments(&args.params).map_err(invalid)?;
-    let registry = Registry::builtin();
-    let confirmer = confirmer(args.yes, args.confirm_env.clone());
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (info, env_context) = environment_of(&session);
-    let engine = Engine {
-        registry: &registry,
-        store: &store,
-        azure: Some(&session.pipeline),
-        http: Some(&http),
-        confirmer: confirmer.as_ref(),
-        events: Some(tx),
-        stop: interrupts(),
+    let job = Job::Resume {
+        record: &record,
+        options: ResumeOptions {
+            force_step: args.force_step,
+            params: given,
+        },
     };
-    let options = ResumeOptions {
-        force_step: args.force_step,
-        params: given,
-    };
-    let printer = tokio::spawn(print_events(rx, args.output));
-    let result = engine.resume(&record, info, env_context, options).await;
-    drop(engine);
-    let _ = printer.await;
-    match result {
-        Ok(outcome) => Ok(outcome.exit_code as u8),
-        Err(e) => Err(engine_error(e)),
-    }
+    let confirmer = confirmer(args.yes, args.confirm_env);
+    drive(&session, &store, confirmer.as_ref(), args.output, job).await
 }

@@ -205,10 +205,12 @@ impl Store {
     /// Records an event at the end of the chain and returns it as stored.
     #[tracing::instrument(level = "debug", skip_all, fields(run_id = event.run_id.as_deref(), kind = %event.kind))]
     pub async fn append(&self, event: &NewEvent) -> Result<AuditEvent, StoreError> {
-        let payload = json_text(&event.payload);
+        let payload = [json_text(&event.payload)];
         let raw = self
-            .retry_busy(|| self.append_once(event, &payload))
-            .await?;
+            .retry_busy(|| self.append_all_once(std::slice::from_ref(event), &payload))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::corrupt("an append returned no event"))?;
         Ok(AuditEvent {
             seq: raw.seq,
             at: raw.at_time,
@@ -231,17 +233,20 @@ impl Store {
         let payloads: Vec<String> = events.iter().map(|e| json_text(&e.payload)).collect();
         self.retry_busy(|| self.append_all_once(events, &payloads))
             .await
+            .map(|_| ())
     }
 
     async fn append_all_once(
         &self,
         events: &[NewEvent],
         payloads: &[String],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<Appended>, StoreError> {
         let err = || query_err("appending to the audit trail");
         let count = events.len() as i64;
         let mut tx = self.pool.begin().await.map_err(err())?;
-        // Reserves `count` sequence numbers under the head's lock (see `append_once`).
+        // Taking the head first is what serialises appenders: PostgreSQL locks the row until
+        // commit (a waiter then sees the committed seq), SQLite takes its write lock here. The
+        // update reserves `count` sequence numbers.
         let head =
             sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
                 .bind(count)
@@ -251,7 +256,10 @@ impl Store {
                 .ok_or_else(|| StoreError::corrupt("the audit head row is missing"))?;
         let last_seq: i64 = col(&head, "seq")?;
         let mut prev_hash: String = col(&head, "hash")?;
-        let at = now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        // Stamped under the lock, so times follow sequence numbers (clocks permitting).
+        let at_time = now();
+        let at = at_time.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut appended = Vec::with_capacity(events.len());
         for (offset, (event, payload)) in events.iter().zip(payloads).enumerate() {
             let seq = last_seq - count + 1 + offset as i64;
             let hash = event_hash(
@@ -277,7 +285,12 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(err())?;
-            prev_hash = hash;
+            appended.push(Appended {
+                seq,
+                at_time,
+                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+                hash,
+            });
         }
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(&prev_hash)
@@ -285,60 +298,7 @@ impl Store {
             .await
             .map_err(err())?;
         tx.commit().await.map_err(err())?;
-        Ok(())
-    }
-
-    async fn append_once(&self, event: &NewEvent, payload: &str) -> Result<Appended, StoreError> {
-        let err = || query_err("appending to the audit trail");
-        let mut tx = self.pool.begin().await.map_err(err())?;
-        // Taking the head first is what serialises appenders: PostgreSQL locks the row until
-        // commit (a waiter then sees the committed seq), SQLite takes its write lock here.
-        let head =
-            sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err())?
-                .ok_or_else(|| StoreError::corrupt("the audit head row is missing"))?;
-        let seq: i64 = col(&head, "seq")?;
-        let prev_hash: String = col(&head, "hash")?;
-        // Stamped under the lock, so times follow sequence numbers (clocks permitting).
-        let at_time = now();
-        let at = at_time.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let hash = event_hash(
-            seq,
-            &at,
-            event.run_id.as_deref(),
-            event.step_id.as_deref(),
-            &event.kind,
-            payload,
-            &prev_hash,
-        );
-        sqlx::query(&format!(
-            "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        ))
-        .bind(seq)
-        .bind(&at)
-        .bind(event.run_id.as_deref())
-        .bind(event.step_id.as_deref())
-        .bind(&event.kind)
-        .bind(payload)
-        .bind(&prev_hash)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await
-        .map_err(err())?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(err())?;
-        tx.commit().await.map_err(err())?;
-        Ok(Appended {
-            seq,
-            at_time,
-            prev_hash,
-            hash,
-        })
+        Ok(appended)
     }
 
     /// Up to `limit` events after `after_seq`, oldest first; only the run's when `run_id` is given.

@@ -692,6 +692,65 @@ fn active_change(app: &str, revision: &str, before: bool, after: bool) -> Change
     }
 }
 
+/// What the plans of `activate` and `deactivate` start from.
+struct RevisionPlanBase {
+    app: ContainerApp,
+    revisions: Vec<Revision>,
+    target: Revision,
+    plan: Plan,
+}
+
+/// The POST, the app and its revisions, and the target; `None` when the target is already in
+/// the wanted state (the call would change nothing).
+async fn revision_plan_base(
+    ctx: &ActionContext<'_>,
+    input: &RevisionInput,
+    verb: &str,
+    wanted: bool,
+) -> Result<Option<RevisionPlanBase>, ActionError> {
+    let calls = vec![call(
+        "POST",
+        revision_url(&input.app, &input.revision, Some(verb)),
+    )?];
+    let apps = client(ctx)?;
+    let app = apps.get(&input.app).await?;
+    let revisions = apps.revisions(&input.app).await?;
+    let target = find_revision(&revisions, &input.revision)
+        .cloned()
+        .ok_or_else(|| revision_missing(&input.app, &input.revision))?;
+    if target.is_active() == wanted {
+        return Ok(None);
+    }
+    let plan = Plan {
+        calls,
+        outputs: Some(json!({"revision": target.name, "active": wanted})),
+        ..Plan::default()
+    };
+    Ok(Some(RevisionPlanBase {
+        app,
+        revisions,
+        target,
+        plan,
+    }))
+}
+
+/// The plan of a revision call that would change nothing.
+fn already_plan(input: &RevisionInput, verb: &str, wanted: bool) -> Result<Plan, ActionError> {
+    Ok(Plan {
+        calls: vec![call(
+            "POST",
+            revision_url(&input.app, &input.revision, Some(verb)),
+        )?],
+        outputs: Some(json!({"revision": input.revision, "active": wanted})),
+        notes: vec![format!(
+            "{} is already {}: the call changes nothing",
+            input.revision,
+            if wanted { "active" } else { "inactive" }
+        )],
+        ..Plan::default()
+    })
+}
+
 #[async_trait]
 impl Action for Activate {
     type Input = RevisionInput;
@@ -720,27 +779,16 @@ impl Action for Activate {
         ctx: &ActionContext<'_>,
         input: &RevisionInput,
     ) -> Result<Plan, ActionError> {
-        let calls = vec![call(
-            "POST",
-            revision_url(&input.app, &input.revision, Some("activate")),
-        )?];
-        let apps = client(ctx)?;
-        let app = apps.get(&input.app).await?;
-        let revisions = apps.revisions(&input.app).await?;
-        let target = find_revision(&revisions, &input.revision)
-            .ok_or_else(|| revision_missing(&input.app, &input.revision))?;
-        let mut plan = Plan {
-            calls,
-            outputs: Some(json!({"revision": target.name, "active": true})),
-            ..Plan::default()
+        let RevisionPlanBase {
+            app,
+            revisions,
+            target,
+            mut plan,
+        } = match revision_plan_base(ctx, input, "activate", true).await? {
+            Some(base) => base,
+            None => return Ok(already_plan(input, "activate", true)?),
         };
-        if target.is_active() {
-            plan.notes.push(format!(
-                "{} is already active: the call changes nothing",
-                target.name
-            ));
-            return Ok(plan);
-        }
+        let target = &target;
         plan.changes
             .push(active_change(&input.app, &target.name, false, true));
         if app.revision_mode() == "Single" {
@@ -806,27 +854,16 @@ impl Action for Deactivate {
         ctx: &ActionContext<'_>,
         input: &RevisionInput,
     ) -> Result<Plan, ActionError> {
-        let calls = vec![call(
-            "POST",
-            revision_url(&input.app, &input.revision, Some("deactivate")),
-        )?];
-        let apps = client(ctx)?;
-        let app = apps.get(&input.app).await?;
-        let revisions = apps.revisions(&input.app).await?;
-        let target = find_revision(&revisions, &input.revision)
-            .ok_or_else(|| revision_missing(&input.app, &input.revision))?;
-        let mut plan = Plan {
-            calls,
-            outputs: Some(json!({"revision": target.name, "active": false})),
-            ..Plan::default()
+        let RevisionPlanBase {
+            app,
+            revisions,
+            target,
+            mut plan,
+        } = match revision_plan_base(ctx, input, "deactivate", false).await? {
+            Some(base) => base,
+            None => return Ok(already_plan(input, "deactivate", false)?),
         };
-        if !target.is_active() {
-            plan.notes.push(format!(
-                "{} is already inactive: the call changes nothing",
-                target.name
-            ));
-            return Ok(plan);
-        }
+        let target = &target;
         // The service's rules (RevisionOperationError).
         let weight = target.properties.traffic_weight.unwrap_or(0);
         if weight > 0 {
