@@ -369,7 +369,7 @@ pub async fn run(args: RunArgs, config_path: Option<&Path>) -> Result<u8, CliErr
     .map_err(invalid)?;
     let store = open_store(&args.store, &config).await?;
     let job = Job::Start {
-        runbook: loaded.runbook,
+        runbook: Box::new(loaded.runbook),
         text: loaded.text,
         source: loaded.source,
         params: typed,
@@ -382,7 +382,8 @@ pub async fn run(args: RunArgs, config_path: Option<&Path>) -> Result<u8, CliErr
 /// What `drive` runs: a new run, or the rest of a stopped one.
 enum Job<'r> {
     Start {
-        runbook: crate::runbook::model::Runbook,
+        // Boxed: a runbook is large beside a resume's two fields.
+        runbook: Box<crate::runbook::model::Runbook>,
         text: String,
         source: String,
         params: params::Params,
@@ -430,7 +431,7 @@ async fn drive(
         } => {
             engine
                 .start(RunRequest {
-                    runbook,
+                    runbook: *runbook,
                     text,
                     source,
                     params,

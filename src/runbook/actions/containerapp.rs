@@ -786,7 +786,7 @@ impl Action for Activate {
             mut plan,
         } = match revision_plan_base(ctx, input, "activate", true).await? {
             Some(base) => base,
-            None => return Ok(already_plan(input, "activate", true)?),
+            None => return already_plan(input, "activate", true),
         };
         let target = &target;
         plan.changes
@@ -861,7 +861,7 @@ impl Action for Deactivate {
             mut plan,
         } = match revision_plan_base(ctx, input, "deactivate", false).await? {
             Some(base) => base,
-            None => return Ok(already_plan(input, "deactivate", false)?),
+            None => return already_plan(input, "deactivate", false),
         };
         let target = &target;
         // The service's rules (RevisionOperationError).
