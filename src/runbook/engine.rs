@@ -54,8 +54,6 @@ pub enum EngineError {
     /// Boxed: the engine's results stay small on the happy path.
     #[error("{0}")]
     Busy(Box<Busy>),
-    #[error("invalid runbook: {0}")]
-    Invalid(String),
     #[error(transparent)]
     Params(#[from] params::ParamError),
     #[error("the audit trail could not be written: {0}")]
@@ -90,7 +88,7 @@ impl EngineError {
         match self {
             EngineError::Store(_) | EngineError::Audit(_) => exit::INTERNAL,
             EngineError::Busy(_) => exit::PRECONDITION,
-            EngineError::Invalid(_) | EngineError::Params(_) => exit::INVALID,
+            EngineError::Params(_) => exit::INVALID,
             EngineError::NotResumable { .. } => exit::INVALID,
         }
     }
@@ -282,12 +280,12 @@ impl Journal {
     async fn flush(&self) -> Result<(), EngineError> {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(JournalMessage::Flush(tx)).is_err() {
-            return Err(EngineError::Invalid("the audit writer stopped".into()));
+            return Err(EngineError::Audit("the audit writer stopped".into()));
         }
         match rx.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(EngineError::Audit(message)),
-            Err(_) => Err(EngineError::Invalid("the audit writer stopped".into())),
+            Err(_) => Err(EngineError::Audit("the audit writer stopped".into())),
         }
     }
 }
