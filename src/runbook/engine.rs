@@ -1114,6 +1114,7 @@ impl Engine<'_> {
                 action: step.action.clone(),
                 attempt: 1,
             });
+            let started = Instant::now();
             return match self
                 .run_action(ex, step, action, inputs, timeout, journal)
                 .await
@@ -1122,7 +1123,7 @@ impl Engine<'_> {
                     journal.emit(RunEvent::StepSucceeded {
                         step: step.id.clone(),
                         outputs: masker.value(&outputs),
-                        elapsed_ms: 0,
+                        elapsed_ms: started.elapsed().as_millis() as u64,
                     });
                     Self::set_step_context(ex, &step.id, "succeeded", outputs);
                     Ok(None)

@@ -576,7 +576,6 @@ fn build_app(
             .clone()
             .unwrap_or_else(|| format!("{}--{}", spec.name, r.suffix));
         let mut template = r.template.clone().unwrap_or_else(|| base_template.clone());
-        substitute(&mut template, subst);
         if let Some(image) = &r.image {
             match template.pointer_mut("/containers/0/image") {
                 Some(slot) => *slot = json!(image),
@@ -591,6 +590,8 @@ fn build_app(
                 }
             }
         }
+        // After the image is set: a revision's own image may use placeholders too.
+        substitute(&mut template, subst);
         if let Some(o) = template.as_object_mut() {
             o.insert("revisionSuffix".into(), json!(r.suffix));
         }
@@ -773,6 +774,13 @@ mod tests {
                     && app.revisions[app.revisions.len() - 2].health == Health::Healthy
             })
         };
+        // Placeholders are filled in revisions' own images too.
+        for a in &apps {
+            for r in &a.app.as_ref().unwrap().revisions {
+                let template = r.template.to_string();
+                assert!(!template.contains("${"), "{}: {template}", r.name);
+            }
+        }
         assert!(
             unhealthy_latest("Single"),
             "a Single-mode app with an unhealthy latest revision"
