@@ -16,20 +16,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
 use super::action::{
     ActionContext, ActionError, Check, DynAction, EnvironmentInfo, Registry, KNOWN_AFTER_APPLY,
 };
 use super::confirm::{ConfirmRequest, Confirmation, Confirmer};
 use super::events::RunEvent;
+use super::journal::{Journal, Masker};
 use super::model::{OnFailure, Runbook, Step};
 use super::params::{self, Params, MASK};
 use super::template::{parse_duration, render_value, Template};
 use crate::azure::http::{record_calls, CallSink, Pipeline};
 use crate::store::{
-    LeaseHolder, LeaseOutcome, NewEvent, NewRun, RunRecord, RunStatus, StepRecord, StepState,
-    Store, StoreError,
+    LeaseHolder, LeaseOutcome, NewRun, RunRecord, RunStatus, StepRecord, StepState, Store,
+    StoreError,
 };
 
 /// Exit codes of a run (documented in the README).
@@ -172,122 +173,6 @@ pub struct Engine<'a> {
     /// Where the CLI or TUI receives events (the store always gets them).
     pub events: Option<mpsc::UnboundedSender<RunEvent>>,
     pub stop: Stop,
-}
-
-/// Replaces secret values wherever they appear in text.
-#[derive(Clone, Default)]
-struct Masker {
-    secrets: Vec<String>,
-}
-
-impl Masker {
-    fn text(&self, s: &str) -> String {
-        self.secrets.iter().fold(s.to_string(), |acc, secret| {
-            acc.replace(secret.as_str(), MASK)
-        })
-    }
-
-    fn value(&self, v: &Value) -> Value {
-        if self.secrets.is_empty() {
-            return v.clone();
-        }
-        match v {
-            Value::String(s) => Value::String(self.text(s)),
-            Value::Array(items) => Value::Array(items.iter().map(|i| self.value(i)).collect()),
-            Value::Object(m) => {
-                Value::Object(m.iter().map(|(k, v)| (k.clone(), self.value(v))).collect())
-            }
-            other => other.clone(),
-        }
-    }
-}
-
-enum JournalMessage {
-    Event(NewEvent),
-    Flush(oneshot::Sender<Result<(), String>>),
-}
-
-/// The audit writer: one task appends events in order; `flush` waits until all sent so far are
-/// stored (the engine flushes before every checkpoint).
-#[derive(Clone)]
-struct Journal {
-    run_id: String,
-    tx: mpsc::UnboundedSender<JournalMessage>,
-    subscriber: Option<mpsc::UnboundedSender<RunEvent>>,
-    masker: Masker,
-}
-
-impl Journal {
-    fn start(
-        store: Store,
-        run_id: String,
-        subscriber: Option<mpsc::UnboundedSender<RunEvent>>,
-        masker: Masker,
-    ) -> (Journal, tokio::task::JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<JournalMessage>();
-        let task = tokio::spawn(async move {
-            let mut failure: Option<String> = None;
-            let mut batch: Vec<NewEvent> = Vec::new();
-            while let Some(first) = rx.recv().await {
-                // Everything queued while the last batch was written goes in one transaction.
-                let mut flushes = Vec::new();
-                let mut next = Some(first);
-                while let Some(message) = next.take() {
-                    match message {
-                        JournalMessage::Event(e) => batch.push(e),
-                        JournalMessage::Flush(done) => flushes.push(done),
-                    }
-                    next = rx.try_recv().ok();
-                }
-                if let Err(err) = store.append_all(&batch).await {
-                    tracing::error!(error = %err, "audit append failed");
-                    failure.get_or_insert(err.to_string());
-                }
-                batch.clear();
-                for done in flushes {
-                    let _ = done.send(failure.clone().map_or(Ok(()), Err));
-                }
-            }
-        });
-        (
-            Journal {
-                run_id,
-                tx,
-                subscriber,
-                masker,
-            },
-            task,
-        )
-    }
-
-    fn emit(&self, event: RunEvent) {
-        let payload = self
-            .masker
-            .value(&serde_json::to_value(&event).unwrap_or(Value::Null));
-        let _ = self.tx.send(JournalMessage::Event(NewEvent {
-            run_id: Some(self.run_id.clone()),
-            step_id: event.step().map(str::to_string),
-            kind: event.kind().to_string(),
-            payload: payload.clone(),
-        }));
-        if let Some(sub) = &self.subscriber {
-            // Subscribers see the masked event too.
-            let shown = serde_json::from_value(payload).unwrap_or(event);
-            let _ = sub.send(shown);
-        }
-    }
-
-    async fn flush(&self) -> Result<(), EngineError> {
-        let (tx, rx) = oneshot::channel();
-        if self.tx.send(JournalMessage::Flush(tx)).is_err() {
-            return Err(EngineError::Audit("the audit writer stopped".into()));
-        }
-        match rx.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(EngineError::Audit(message)),
-            Err(_) => Err(EngineError::Audit("the audit writer stopped".into())),
-        }
-    }
 }
 
 /// Why a step did not succeed, as the run's end sees it.
@@ -1567,18 +1452,6 @@ mod tests {
             planned[1].notes[0].contains("known after apply"),
             "{:?}",
             planned[1]
-        );
-    }
-
-    #[test]
-    fn secrets_are_masked_in_text_and_values() {
-        let m = Masker {
-            secrets: vec!["hunter2".into()],
-        };
-        assert_eq!(m.text("password=hunter2;"), "password=***;");
-        assert_eq!(
-            m.value(&json!({"a": ["x hunter2", 3], "b": "hunter2"})),
-            json!({"a": ["x ***", 3], "b": "***"})
         );
     }
 

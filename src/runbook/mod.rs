@@ -10,6 +10,7 @@ pub mod actions;
 pub mod confirm;
 pub mod engine;
 pub mod events;
+mod journal;
 pub mod lint;
 pub mod loader;
 pub mod model;
