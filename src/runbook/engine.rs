@@ -1265,7 +1265,8 @@ mod tests {
 
         async fn plan(&self, _: &ActionContext<'_>, input: &SetInput) -> Result<Plan, ActionError> {
             Ok(Plan {
-                calls: vec![PlannedCall::new("PUT", format!("/things/{}", input.value))],
+                calls: vec![PlannedCall::new("PUT", format!("/things/{}", input.value))
+                    .with_body(json!({"value": input.value}))],
                 ..Plan::default()
             })
         }
@@ -1308,8 +1309,18 @@ mod tests {
     }
 
     async fn run(f: &Fixture, yaml: &str, yes: bool, dry_run: bool) -> (Outcome, Vec<RunEvent>) {
+        run_with(f, yaml, &[], yes, dry_run).await
+    }
+
+    async fn run_with(
+        f: &Fixture,
+        yaml: &str,
+        given: &[(String, String)],
+        yes: bool,
+        dry_run: bool,
+    ) -> (Outcome, Vec<RunEvent>) {
         let runbook: Runbook = serde_yaml::from_str(yaml).unwrap();
-        let params = params::parse(&runbook.params, &[]).unwrap();
+        let params = params::parse(&runbook.params, given).unwrap();
         let confirmer = Headless {
             yes,
             confirm_env: None,
@@ -1452,6 +1463,44 @@ mod tests {
             planned[1].notes[0].contains("known after apply"),
             "{:?}",
             planned[1]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_secret_param_never_reaches_events_or_the_store() {
+        let f = fixture(0).await;
+        let yaml = format!(
+            "{HEADER}params:\n  password: {{ type: secret, required: true }}\nsteps:
+  - {{ id: confirm, action: confirm, with: {{ message: ok }} }}
+  - {{ id: a, action: test.set, with: {{ value: 'user:{{{{ params.password }}}}' }} }}
+"
+        );
+        let given = vec![("password".to_string(), "hunter2".to_string())];
+        for dry_run in [true, false] {
+            let (outcome, events) = run_with(&f, &yaml, &given, true, dry_run).await;
+            assert_eq!(outcome.exit_code, exit::SUCCESS);
+            let shown = serde_json::to_string(&events).unwrap();
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("user:***"), "masked, not dropped: {shown}");
+            let run = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+            let steps = f.store.steps(&outcome.run_id).await.unwrap();
+            let trail = f
+                .store
+                .events(Some(&outcome.run_id), 0, 1000)
+                .await
+                .unwrap();
+            let stored = format!(
+                "{} {} {}",
+                serde_json::to_string(&run).unwrap(),
+                serde_json::to_string(&steps).unwrap(),
+                serde_json::to_string(&trail).unwrap()
+            );
+            assert!(!stored.contains("hunter2"), "dry run {dry_run}: {stored}");
+        }
+        assert_eq!(
+            *f.log.lock(),
+            ["user:hunter2"],
+            "the action itself got the value"
         );
     }
 
