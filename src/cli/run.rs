@@ -313,7 +313,22 @@ fn text_line(event: &RunEvent) -> Option<String> {
             s
         }
         RunEvent::StepProgress { step, message } => format!("    {step}: {message}"),
-        RunEvent::Call { call, .. } => format!("      {} {} → {}", call.method, call.url, call.status),
+        // People read the changes and the failures; every read is in `-o jsonl` and `runs show`.
+        RunEvent::Call { call, .. }
+            if call.method == "GET" && (200..300).contains(&call.status) =>
+        {
+            return None
+        }
+        RunEvent::Call { call, .. } => format!(
+            "      {} {} → {}{}",
+            call.method,
+            call.url,
+            call.status,
+            call.request_id
+                .as_deref()
+                .map(|r| format!(" (request {r})"))
+                .unwrap_or_default()
+        ),
         RunEvent::StepSucceeded { step, elapsed_ms, .. } => format!("  ✓ {step} ({elapsed_ms} ms)"),
         RunEvent::StepFailed { step, error, will_retry } => format!(
             "  ✗ {step}: {error}{}",
