@@ -212,9 +212,11 @@ fn now_rfc3339() -> String {
 
 /// `user@host` for leases and the audit trail.
 pub fn operator() -> (String, String) {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .or_else(user_from_passwd)
+        .unwrap_or_else(|| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()
@@ -233,6 +235,25 @@ fn lease_holder(run_id: &str) -> LeaseHolder {
         host,
         pid: i64::from(std::process::id()),
     }
+}
+
+/// The account this process runs as, when the environment does not say (services, containers):
+/// the audit trail records who ran what.
+#[cfg(unix)]
+fn user_from_passwd() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        let owner: u32 = fields.get(2)?.parse().ok()?;
+        (owner == uid).then(|| fields[0].to_string())
+    })
+}
+
+#[cfg(not(unix))]
+fn user_from_passwd() -> Option<String> {
+    None
 }
 
 /// Whether a process of this host still runs (a crashed run's lease can be taken over at once).
