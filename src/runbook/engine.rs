@@ -1525,6 +1525,91 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn resume_shows_changed_inputs_and_reuses_finished_steps() {
+        let f = fixture(1).await;
+        let yaml = format!(
+            "{HEADER}params:\n  password: {{ type: secret, required: true }}\nsteps:
+  - {{ id: confirm, action: confirm, with: {{ message: ok }} }}
+  - {{ id: a, action: test.set, with: {{ value: 'user:{{{{ params.password }}}}' }} }}
+"
+        );
+        let first = vec![("password".to_string(), "old".to_string())];
+        let (outcome, _) = run_with(&f, &yaml, &first, true, false).await;
+        assert_eq!(
+            outcome.exit_code,
+            exit::STEP_FAILED,
+            "the first attempt fails"
+        );
+        let record = f.store.run(&outcome.run_id).await.unwrap().unwrap();
+
+        let confirmer = Headless {
+            yes: true,
+            confirm_env: None,
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let engine = Engine {
+            registry: &f.registry,
+            store: &f.store,
+            azure: None,
+            http: None,
+            confirmer: &confirmer,
+            events: Some(tx),
+            stop: Stop::never(),
+        };
+        let environment = EnvironmentInfo {
+            name: "test".into(),
+            protected: false,
+            read_only: false,
+        };
+        let missing = engine
+            .resume(
+                &record,
+                environment.clone(),
+                json!({}),
+                ResumeOptions::default(),
+            )
+            .await;
+        assert!(
+            matches!(missing, Err(EngineError::Params(_))),
+            "the secret must be given again"
+        );
+        let options = ResumeOptions {
+            force_step: None,
+            params: vec![("password".to_string(), "new".to_string())],
+        };
+        let resumed = engine
+            .resume(&record, environment, json!({}), options)
+            .await
+            .unwrap();
+        drop(engine);
+        assert_eq!(resumed.exit_code, exit::SUCCESS);
+        assert_eq!(resumed.run_id, outcome.run_id, "the same run goes on");
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            events.push(e);
+        }
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, RunEvent::StepReused { step } if step == "confirm")));
+        let changed = events
+            .iter()
+            .find_map(|e| match e {
+                RunEvent::InputsChanged {
+                    step,
+                    before,
+                    after,
+                } => Some((step, before, after)),
+                _ => None,
+            })
+            .expect("the changed inputs are shown");
+        assert_eq!(changed.0, "a");
+        // Both sides masked: the secret changed, and neither value is shown.
+        assert_eq!(changed.1["value"], "user:***");
+        assert_eq!(changed.2["value"], "user:***");
+        assert_eq!(*f.log.lock(), ["user:new"]);
+    }
+
     #[test]
     fn failures_map_to_documented_exit_codes() {
         let code = |e: ActionError| failure_exit(&e).1;
