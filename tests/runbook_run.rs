@@ -44,19 +44,9 @@ async fn mutations_since(sim: &TestSim, since: u64) -> Vec<Value> {
         .collect()
 }
 
-fn kinds(events: &[Value], step: &str) -> Vec<String> {
-    events
-        .iter()
-        .filter(|e| e["step"] == step)
-        .map(|e| e["type"].as_str().unwrap_or("").to_string())
-        .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rollback_in_multiple_mode_moves_all_traffic_to_the_previous_healthy_revision() {
-    let sim = TestSim::start().await;
-    let env = CliEnv::new(&sim);
-    let before = sim.last_seq().await;
+/// `azdeck run containerapp-rollback` on dagster-webserver, confirmed, as JSON lines; it must
+/// succeed.
+fn roll_back_webserver(env: &CliEnv) -> std::process::Output {
     let out = env.run(&[
         "run",
         "containerapp-rollback",
@@ -75,6 +65,23 @@ async fn rollback_in_multiple_mode_moves_all_traffic_to_the_previous_healthy_rev
         stdout(&out),
         stderr(&out)
     );
+    out
+}
+
+fn kinds(events: &[Value], step: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["step"] == step)
+        .map(|e| e["type"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_in_multiple_mode_moves_all_traffic_to_the_previous_healthy_revision() {
+    let sim = TestSim::start().await;
+    let env = CliEnv::new(&sim);
+    let before = sim.last_seq().await;
+    let out = roll_back_webserver(&env);
     let events = events(&out);
     assert!(kinds(&events, "reapply").contains(&"step_skipped".to_string()));
     assert!(
@@ -378,22 +385,7 @@ async fn a_throttle_storm_completes_with_exactly_one_change() {
         .await;
     sim.settings(json!({"retryAfterMs": 20})).await;
     let before = sim.last_seq().await;
-    let out = env.run(&[
-        "run",
-        "containerapp-rollback",
-        "-p",
-        "app=rg-platform-prod/dagster-webserver",
-        "--yes",
-        "-o",
-        "jsonl",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    roll_back_webserver(&env);
     sim.admin(reqwest::Method::DELETE, &format!("faults/{storm}"), None)
         .await;
     let log = sim.requests_since(before).await;
@@ -634,22 +626,7 @@ async fn a_rollback_with_the_store_on_postgresql() {
     };
     let sim = TestSim::start().await;
     let env = CliEnv::with_state(&sim, Some(url));
-    let out = env.run(&[
-        "run",
-        "containerapp-rollback",
-        "-p",
-        "app=rg-platform-prod/dagster-webserver",
-        "--yes",
-        "-o",
-        "jsonl",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = roll_back_webserver(&env);
     let run = run_id(&events(&out));
     let listed = env.run(&["runs", "list", "-o", "json"]);
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();

@@ -3,6 +3,7 @@
 pub mod env;
 pub mod exit;
 pub mod login;
+pub mod prompt;
 pub mod read;
 pub mod run;
 pub mod runbooks;

@@ -9,12 +9,13 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
+use super::prompt::TerminalPrompt;
 use super::{exit, CliError};
 use crate::azure::http::http_client;
 use crate::azure::session::Session;
 use crate::config::Config;
 use crate::runbook::action::{EnvironmentInfo, Registry};
-use crate::runbook::confirm::{Confirmer, Headless, TerminalPrompt};
+use crate::runbook::confirm::{Confirmer, Headless};
 use crate::runbook::engine::{plan_lines, Engine, EngineError, ResumeOptions, RunRequest, Stop};
 use crate::runbook::events::RunEvent;
 use crate::runbook::loader::{self, Catalog, LoadOptions};

@@ -371,10 +371,6 @@ impl Registry {
         self.actions.get(name)
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.actions.keys().copied()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Arc<dyn DynAction>)> {
         self.actions.iter().map(|(k, v)| (*k, v))
     }

@@ -1346,38 +1346,57 @@ mod tests {
             yes,
             confirm_env: None,
         };
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let engine = Engine {
-            registry: &f.registry,
-            store: &f.store,
-            azure: None,
-            http: None,
-            confirmer: &confirmer,
-            events: Some(tx),
-            stop: Stop::never(),
-        };
+        let (engine, rx) = test_engine(f, &confirmer);
         let outcome = engine
             .start(RunRequest {
                 runbook,
                 text: yaml.to_string(),
                 source: "test".into(),
                 params,
-                environment: EnvironmentInfo {
-                    name: "test".into(),
-                    protected: false,
-                    read_only: false,
-                },
+                environment: test_environment(),
                 env_context: json!({"name": "test"}),
                 dry_run,
             })
             .await
             .unwrap();
         drop(engine);
+        (outcome, drain(rx).await)
+    }
+
+    /// An engine over the fixture's registry and store, with no Azure, whose events come out of
+    /// the receiver.
+    fn test_engine<'a>(
+        f: &'a Fixture,
+        confirmer: &'a Headless,
+    ) -> (Engine<'a>, mpsc::UnboundedReceiver<RunEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let engine = Engine {
+            registry: &f.registry,
+            store: &f.store,
+            azure: None,
+            http: None,
+            confirmer,
+            events: Some(tx),
+            stop: Stop::never(),
+        };
+        (engine, rx)
+    }
+
+    fn test_environment() -> EnvironmentInfo {
+        EnvironmentInfo {
+            name: "test".into(),
+            protected: false,
+            read_only: false,
+        }
+    }
+
+    /// Every event, once the engine that sent them is dropped.
+    async fn drain(mut rx: mpsc::UnboundedReceiver<RunEvent>) -> Vec<RunEvent> {
         let mut events = Vec::new();
         while let Some(e) = rx.recv().await {
             events.push(e);
         }
-        (outcome, events)
+        events
     }
 
     const HEADER: &str = "apiVersion: azdeck/v1\nkind: Runbook\nmetadata: { name: t, title: T }\n";
@@ -1547,21 +1566,8 @@ mod tests {
             yes: true,
             confirm_env: None,
         };
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let engine = Engine {
-            registry: &f.registry,
-            store: &f.store,
-            azure: None,
-            http: None,
-            confirmer: &confirmer,
-            events: Some(tx),
-            stop: Stop::never(),
-        };
-        let environment = EnvironmentInfo {
-            name: "test".into(),
-            protected: false,
-            read_only: false,
-        };
+        let (engine, rx) = test_engine(&f, &confirmer);
+        let environment = test_environment();
         let missing = engine
             .resume(
                 &record,
@@ -1585,10 +1591,7 @@ mod tests {
         drop(engine);
         assert_eq!(resumed.exit_code, exit::SUCCESS);
         assert_eq!(resumed.run_id, outcome.run_id, "the same run goes on");
-        let mut events = Vec::new();
-        while let Some(e) = rx.recv().await {
-            events.push(e);
-        }
+        let events = drain(rx).await;
         assert!(events
             .iter()
             .any(|e| matches!(e, RunEvent::StepReused { step } if step == "confirm")));

@@ -68,10 +68,6 @@ impl Params {
             .collect()
     }
 
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.values.get(name)
-    }
-
     /// The values of resource params: what a run's leases cover.
     pub fn resources(&self, specs: &IndexMap<String, ParamSpec>) -> Vec<String> {
         specs
