@@ -54,6 +54,10 @@ pub struct Config {
     /// (default: SQLite under `$XDG_STATE_HOME/azdeck`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_url: Option<String>,
+    /// The TUI's theme: a built-in (`dark`, `light`, `high-contrast`) or a file in
+    /// `$XDG_CONFIG_HOME/azdeck/themes/NAME.toml`. An environment's own `theme` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -10,3 +10,4 @@ pub mod model;
 pub mod runbook;
 pub mod sim;
 pub mod store;
+pub mod tui;
