@@ -6,6 +6,7 @@ pub mod cloud;
 pub mod containerapps;
 pub mod error;
 pub mod http;
+pub mod inventory;
 pub mod lro;
 pub mod paging;
 pub mod resources;

@@ -137,6 +137,9 @@ pub struct InventoryItem {
     pub tags: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
+    /// `properties.state` where the type has one (a PostgreSQL server: Ready, Stopped, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 impl InventoryItem {
@@ -179,6 +182,11 @@ impl InventoryItem {
             tags,
             provisioning_state: s("provisioningState").or_else(|| {
                 row.pointer("/properties/provisioningState")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }),
+            state: s("state").or_else(|| {
+                row.pointer("/properties/state")
                     .and_then(Value::as_str)
                     .map(str::to_string)
             }),

@@ -9,6 +9,7 @@ pub mod run;
 pub mod runbooks;
 pub mod runs;
 pub mod sim;
+pub mod tui;
 
 use std::process::ExitCode;
 
@@ -59,6 +60,10 @@ impl From<anyhow::Error> for CliError {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The simulated Azure and the TUI on it: practise every runbook without a subscription.
+    Demo(tui::DemoArgs),
+    /// The TUI on a configured environment.
+    Ui(tui::UiArgs),
     /// Run the simulated Azure (Entra ID, Resource Manager, Resource Graph, Container Apps, …).
     Sim(sim::SimArgs),
     /// Named environments: list, show, add.
@@ -89,7 +94,9 @@ pub enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The TUI owns the screen: its logs go to a file.
+    let full_screen = matches!(cli.command, Command::Demo(_) | Command::Ui(_));
+    init_logging(full_screen);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -102,6 +109,8 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => tui::demo(args, cli.config.as_deref()).await,
+            Command::Ui(args) => tui::ui(args, cli.config.as_deref()).await,
             Command::Sim(args) => sim::run(args).await.map_err(CliError::from),
             Command::Env(args) => env::run(args, cli.config),
             Command::Login(args) => login::login(args, cli.config).await,
@@ -136,12 +145,48 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr for one-shot commands, filtered by `AZDECK_LOG` (default: warnings).
-fn init_logging() {
+/// Logs go to stderr for one-shot commands, filtered by `AZDECK_LOG` (default: warnings). While
+/// the TUI runs they go to `$AZDECK_LOG_FILE`, else `azdeck.log` in the state directory (never
+/// the screen).
+fn init_logging(full_screen: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AZDECK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if full_screen { "info" } else { "warn" }));
+    if full_screen {
+        let file = log_file().and_then(|path| {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).ok()?;
+            }
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        });
+        match file {
+            Some(f) => {
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(f))
+                    .try_init();
+            }
+            // No place for a log: nothing is logged rather than the screen garbled.
+            None => {}
+        }
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+fn log_file() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("AZDECK_LOG_FILE") {
+        return Some(p.into());
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/state")))?;
+    Some(state.join("azdeck").join("azdeck.log"))
 }

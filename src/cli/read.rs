@@ -4,13 +4,12 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use clap::{Args, ValueEnum};
-use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use super::{exit, CliError};
 use crate::azure::containerapps::{ContainerApps, Revision};
 use crate::azure::http::ClientError;
-use crate::azure::paging;
+use crate::azure::inventory;
 use crate::azure::resources::{self, InventoryItem, ResourceId};
 use crate::azure::session::{Session, SessionError};
 use crate::azure::{containerapps, error::AzureError};
@@ -124,93 +123,21 @@ impl Progress {
     }
 }
 
-fn kql_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
 pub async fn inventory(args: InventoryArgs, config_path: Option<&Path>) -> Result<u8, CliError> {
     let session = connect(config_path, args.env.as_deref())?;
     let env = &session.environment;
     let progress = Progress::new();
-    let mut query = String::from("Resources");
-    if let Some(t) = &args.resource_type {
-        query.push_str(&format!(" | where type =~ {}", kql_quote(t)));
-    }
-    if !env.resource_groups.is_empty() {
-        let groups: Vec<String> = env.resource_groups.iter().map(|g| kql_quote(g)).collect();
-        query.push_str(&format!(
-            " | where resourceGroup in~ ({})",
-            groups.join(", ")
-        ));
-    }
-    query.push_str(" | project id, name, type, location, resourceGroup, subscriptionId, tags, provisioningState = properties.provisioningState | order by id asc");
-    let mut items: Vec<InventoryItem> = Vec::new();
-    let graph = {
-        let mut pages = Box::pin(paging::graph_pages(
-            &session.pipeline,
-            &query,
-            &env.subscriptions,
-            1000,
-        ));
-        let mut result = Ok(());
-        loop {
-            match pages.try_next().await {
-                Ok(Some(rows)) => {
-                    items.extend(rows.iter().filter_map(InventoryItem::from_row));
-                    progress.update(&format!("{} resources…", items.len()));
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        result
+    let scope = inventory::Scope {
+        subscriptions: &env.subscriptions,
+        resource_groups: &env.resource_groups,
+        resource_type: args.resource_type.as_deref(),
     };
-    if let Err(e) = graph {
-        // Resource Graph refused (not registered, not allowed, query unsupported): ARM's listing
-        // tells the same, one subscription at a time.
-        let fallback = matches!(
-            &e,
-            ClientError::Azure(
-                AzureError::BadRequest { .. }
-                    | AzureError::Forbidden { .. }
-                    | AzureError::NotFound { .. }
-            )
-        );
-        if !fallback {
-            progress.done();
-            return Err(client_error(e));
-        }
-        tracing::info!(error = %e, "Resource Graph unavailable; listing through ARM");
-        items.clear();
-        let groups: Vec<Option<String>> = if env.resource_groups.is_empty() {
-            vec![None]
-        } else {
-            env.resource_groups.iter().cloned().map(Some).collect()
-        };
-        let jobs: Vec<(String, Option<String>)> = env
-            .subscriptions
-            .iter()
-            .flat_map(|s| groups.iter().map(move |g| (s.clone(), g.clone())))
-            .collect();
-        let pipeline = &session.pipeline;
-        let resource_type = args.resource_type.as_deref();
-        let results: Vec<Result<Vec<InventoryItem>, ClientError>> = futures::stream::iter(jobs)
-            .map(|(s, g)| async move {
-                resources::list(pipeline, &s, g.as_deref(), resource_type).await
-            })
-            .buffer_unordered(4)
-            .collect()
-            .await;
-        for r in results {
-            items.extend(r.map_err(client_error)?);
-            progress.update(&format!("{} resources…", items.len()));
-        }
-        items.sort_by_key(|i| i.id.to_ascii_lowercase());
-    }
+    let loaded = inventory::load(&session.pipeline, &scope, |n| {
+        progress.update(&format!("{n} resources…"))
+    })
+    .await;
     progress.done();
+    let items = loaded.map_err(client_error)?;
     let mut out = std::io::stdout().lock();
     write_items(&mut out, &items, args.output).map_err(CliError::io)?;
     Ok(exit::OK)
@@ -398,6 +325,5 @@ mod tests {
     fn cells_are_inert_and_bounded() {
         assert_eq!(cell("a\u{1b}[31mb", 20), "a?[31mb");
         assert_eq!(cell("abcdef", 4), "abc…");
-        assert_eq!(kql_quote("it's"), "'it\\'s'");
     }
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 /// What the user is asked to agree to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConfirmRequest {
     pub run_id: String,
     pub step_id: String,

@@ -626,7 +626,7 @@ fn float_value(f: f64, off: usize) -> Result<Value> {
 fn check_filter(name: &str, argc: usize, off: usize) -> Result<()> {
     let ok = match name {
         "name" | "resource_group" | "subscription" | "lower" | "upper" | "json" | "length"
-        | "first" | "last" | "trim" => argc == 0,
+        | "first" | "last" | "trim" | "weights" => argc == 0,
         "default" => argc == 1,
         "join" => argc <= 1,
         _ => return Err(TemplateError::new(format!("unknown filter '{name}'"), off)),
@@ -1097,6 +1097,7 @@ fn apply_filter(name: &str, v: Value, args: &[Value], off: usize) -> Result<Valu
                 off,
             )),
         },
+        "weights" => traffic_weights(want_str(&v, "filter 'weights'", off)?, off),
         "join" => {
             let sep = match args.first() {
                 Some(s) => want_str(s, "filter 'join' separator", off)?,
@@ -1114,6 +1115,46 @@ fn apply_filter(name: &str, v: Value, args: &[Value], off: usize) -> Result<Valu
         }
         _ => Err(TemplateError::new(format!("unknown filter '{name}'"), off)),
     }
+}
+
+/// A traffic split written as `REVISION=PERCENT, …` (`latest=PERCENT` follows the latest
+/// revision) → the rules `containerapp.traffic.set` takes. Azure checks that they sum to 100.
+fn traffic_weights(text: &str, off: usize) -> Result<Value> {
+    let mut rules = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, weight) = part.split_once('=').ok_or_else(|| {
+            TemplateError::new(
+                format!("filter 'weights': '{part}' is not REVISION=PERCENT"),
+                off,
+            )
+        })?;
+        let (name, weight) = (name.trim(), weight.trim().trim_end_matches('%'));
+        let weight: i64 = weight
+            .parse()
+            .ok()
+            .filter(|w| (0..=100).contains(w))
+            .ok_or_else(|| {
+                TemplateError::new(
+                    format!("filter 'weights': weight '{weight}' of {name} is not 0–100"),
+                    off,
+                )
+            })?;
+        if name.is_empty() {
+            return Err(TemplateError::new(
+                format!("filter 'weights': '{part}' names no revision"),
+                off,
+            ));
+        }
+        rules.push(if name == "latest" {
+            serde_json::json!({ "latestRevision": true, "weight": weight })
+        } else {
+            serde_json::json!({ "revisionName": name, "weight": weight })
+        });
+    }
+    if rules.is_empty() {
+        return Err(TemplateError::new("filter 'weights': no rules", off));
+    }
+    Ok(Value::Array(rules))
 }
 
 /// Parses a duration like `90s`, `30m`, `-2h`, `7d`, `1h30m` into seconds.
@@ -1193,6 +1234,26 @@ fn call_function(name: &str, args: &[Value], off: usize) -> Result<Value> {
             format!("unknown function '{name}'"),
             off,
         )),
+    }
+}
+
+#[cfg(test)]
+mod weights_tests {
+    use super::*;
+
+    #[test]
+    fn a_written_split_becomes_traffic_rules() {
+        let v = traffic_weights("app--v1=90, latest=10%", 0).expect("valid split");
+        assert_eq!(
+            v,
+            serde_json::json!([
+                {"revisionName": "app--v1", "weight": 90},
+                {"latestRevision": true, "weight": 10}
+            ])
+        );
+        for bad in ["", "app--v1", "app--v1=101", "=5", "a=x"] {
+            assert!(traffic_weights(bad, 0).is_err(), "{bad:?} must be refused");
+        }
     }
 }
 
