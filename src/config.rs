@@ -17,7 +17,7 @@
 //! client_id = "5a0c9e1e-8d2b-4d5f-9c1a-3e7f2b6d8a41"
 //! protected = true                  # red, and changes need the name typed
 //! read_only = false                 # no change can be sent at all
-//! theme = "production"
+//! theme = "high-contrast"          # optional: this environment's TUI theme
 //!
 //! [clouds.sim]
 //! resource_manager = "https://management.azdeck.localhost:8443/"

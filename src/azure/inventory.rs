@@ -74,7 +74,9 @@ pub async fn load(
     let fallback = matches!(
         &e,
         ClientError::Azure(
-            AzureError::BadRequest { .. } | AzureError::Forbidden { .. } | AzureError::NotFound { .. }
+            AzureError::BadRequest { .. }
+                | AzureError::Forbidden { .. }
+                | AzureError::NotFound { .. }
         )
     );
     if !fallback {
@@ -93,9 +95,12 @@ pub async fn load(
         .flat_map(|s| groups.iter().map(move |g| (s.clone(), g.clone())))
         .collect();
     let resource_type = scope.resource_type;
-    let mut results = futures::stream::iter(jobs)
-        .map(|(s, g)| async move { resources::list(pipeline, &s, g.as_deref(), resource_type).await })
-        .buffer_unordered(4);
+    let mut results =
+        futures::stream::iter(jobs)
+            .map(|(s, g)| async move {
+                resources::list(pipeline, &s, g.as_deref(), resource_type).await
+            })
+            .buffer_unordered(4);
     while let Some(r) = results.next().await {
         items.extend(r?);
         progress(items.len());

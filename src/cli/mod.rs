@@ -149,8 +149,9 @@ pub fn main() -> ExitCode {
 /// the TUI runs they go to `$AZDECK_LOG_FILE`, else `azdeck.log` in the state directory (never
 /// the screen).
 fn init_logging(full_screen: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AZDECK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if full_screen { "info" } else { "warn" }));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AZDECK_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if full_screen { "info" } else { "warn" })
+    });
     if full_screen {
         let file = log_file().and_then(|path| {
             if let Some(dir) = path.parent() {
@@ -162,16 +163,13 @@ fn init_logging(full_screen: bool) {
                 .open(path)
                 .ok()
         });
-        match file {
-            Some(f) => {
-                let _ = tracing_subscriber::fmt()
-                    .with_env_filter(filter)
-                    .with_ansi(false)
-                    .with_writer(std::sync::Mutex::new(f))
-                    .try_init();
-            }
-            // No place for a log: nothing is logged rather than the screen garbled.
-            None => {}
+        // No place for a log: nothing is logged rather than the screen garbled.
+        if let Some(f) = file {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+                .try_init();
         }
         return;
     }
@@ -187,6 +185,8 @@ fn log_file() -> Option<std::path::PathBuf> {
     }
     let state = std::env::var_os("XDG_STATE_HOME")
         .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/state")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".local/state"))
+        })?;
     Some(state.join("azdeck").join("azdeck.log"))
 }

@@ -108,7 +108,9 @@ pub async fn demo(args: DemoArgs, config_path: Option<&Path>) -> Result<u8, CliE
         settings,
     })
     .await
-    .map_err(|e| CliError::usage(anyhow::Error::from(e).context("cannot start the simulated Azure")))?;
+    .map_err(|e| {
+        CliError::usage(anyhow::Error::from(e).context("cannot start the simulated Azure"))
+    })?;
     let config = demo_config(&handle.env);
     let runs_dir = handle
         .env_file
@@ -255,7 +257,8 @@ async fn launch(launch: Launch) -> Result<u8, CliError> {
     let timing = Timing::from_env();
     let (mut term, guard) = terminal::enter().map_err(CliError::io)?;
     let events = crossterm::event::EventStream::new();
-    let result = crate::tui::run_loop(&mut term, &mut app, &mut worker, &mut rx, events, &timing).await;
+    let result =
+        crate::tui::run_loop(&mut term, &mut app, &mut worker, &mut rx, events, &timing).await;
     drop(guard);
     result.map_err(|e| CliError::from(anyhow::Error::from(e)))?;
     Ok(exit::OK)

@@ -264,7 +264,10 @@ impl App {
             Command::ScreenRunbooks => self.go(Screen::Runbooks),
             Command::ScreenRuns => self.go(Screen::Runs),
             Command::NextScreen | Command::PrevScreen => {
-                let i = Screen::ALL.iter().position(|s| *s == self.screen).unwrap_or(0);
+                let i = Screen::ALL
+                    .iter()
+                    .position(|s| *s == self.screen)
+                    .unwrap_or(0);
                 let n = Screen::ALL.len();
                 let next = if command == Command::NextScreen {
                     (i + 1) % n
@@ -371,8 +374,11 @@ impl App {
                     return Vec::new();
                 }
                 let prefill = self.prefill(&rb);
-                self.modals
-                    .push(Modal::Form(Form::new(&rb, &prefill, command == Command::Plan)));
+                self.modals.push(Modal::Form(Form::new(
+                    &rb,
+                    &prefill,
+                    command == Command::Plan,
+                )));
                 Vec::new()
             }
             Command::Resume => {
@@ -387,7 +393,11 @@ impl App {
                 ) {
                     self.notify(
                         Level::Info,
-                        format!("run {} is {}: nothing to resume", short(&run.id), run.status),
+                        format!(
+                            "run {} is {}: nothing to resume",
+                            short(&run.id),
+                            run.status
+                        ),
                     );
                     return Vec::new();
                 }
@@ -546,12 +556,8 @@ impl App {
                 .selected_item()
                 .map(|i| (i.id.as_str(), i.resource_type.as_str())),
         };
-        let selected = selected.or_else(|| {
-            self.revisions
-                .app_id
-                .as_deref()
-                .map(|a| (a, CONTAINER_APP))
-        });
+        let selected =
+            selected.or_else(|| self.revisions.app_id.as_deref().map(|a| (a, CONTAINER_APP)));
         for p in &rb.params {
             if let (Some(kind), Some((id, t))) = (&p.resource_kind, selected) {
                 if kind.eq_ignore_ascii_case(t) {
@@ -565,7 +571,10 @@ impl App {
     /// The revision keys: a runbook about the app on screen and (for most) the selected revision.
     fn revision_runbook(&mut self, name: &str, rollback: bool) -> Vec<Intent> {
         let Some(app_id) = self.revisions.app_id.clone() else {
-            self.notify(Level::Info, "open an app's revisions first (Enter on an app)");
+            self.notify(
+                Level::Info,
+                "open an app's revisions first (Enter on an app)",
+            );
             return Vec::new();
         };
         let Some(rb) = self.runbooks.list.iter().find(|r| r.name == name).cloned() else {
@@ -653,7 +662,8 @@ impl App {
         let Some(top) = self.modals.pop() else {
             return Vec::new();
         };
-        let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         match top {
             Modal::Help { scroll } => match key.code {
                 KeyCode::Down | KeyCode::Char('j') => {
@@ -662,7 +672,9 @@ impl App {
                 KeyCode::Up | KeyCode::Char('k') => self.modals.push(Modal::Help {
                     scroll: scroll.saturating_sub(1),
                 }),
-                KeyCode::PageDown => self.modals.push(Modal::Help { scroll: scroll + 10 }),
+                KeyCode::PageDown => self.modals.push(Modal::Help {
+                    scroll: scroll + 10,
+                }),
                 KeyCode::PageUp => self.modals.push(Modal::Help {
                     scroll: scroll.saturating_sub(10),
                 }),
@@ -699,15 +711,20 @@ impl App {
                     KeyCode::Enter | KeyCode::Char('y')
                         if run.done
                             && run.error.is_none()
+                            && run.finish.as_ref().is_some_and(|f| f.exit_code == 0)
                             && run.purpose == (Purpose::Preview { then_run: true }) =>
                     {
                         if self.env.read_only && self.plan_mutates(&run) {
-                            self.notify(Level::Warn, "read-only environment: this plan cannot be applied");
+                            self.notify(
+                                Level::Warn,
+                                "read-only environment: this plan cannot be applied",
+                            );
                             self.modals.push(Modal::Run(ticket));
                             return Vec::new();
                         }
                         let t = self.ticket();
-                        let mut real = LiveRun::new(t, &run.runbook, run.params.clone(), Purpose::Run);
+                        let mut real =
+                            LiveRun::new(t, &run.runbook, run.params.clone(), Purpose::Run);
                         real.refresh_app = run.refresh_app.clone();
                         self.live.push(real);
                         self.modals.push(Modal::Run(t));
@@ -719,7 +736,10 @@ impl App {
                     }
                     KeyCode::Enter if run.done => {}
                     KeyCode::Char('s') if !run.done && !run.is_dry_run() => {
-                        self.notify(Level::Info, "stopping after the current step (resumable from Runs)");
+                        self.notify(
+                            Level::Info,
+                            "stopping after the current step (resumable from Runs)",
+                        );
                         self.modals.push(Modal::Run(ticket));
                         return vec![Intent::Interrupt { ticket }];
                     }
@@ -904,7 +924,12 @@ impl App {
                 }),
         );
         entries.extend(self.inventory.items.iter().map(|i| PaletteEntry {
-            label: format!("{}  {}  {}", i.name, short_type(&i.resource_type), i.resource_group),
+            label: format!(
+                "{}  {}  {}",
+                i.name,
+                short_type(&i.resource_type),
+                i.resource_group
+            ),
             kind: "resource",
             target: PaletteTarget::Resource(i.id.clone()),
         }));
@@ -919,11 +944,9 @@ impl App {
     }
 
     fn filter_palette(&mut self, p: &mut Palette) {
-        let hits = self.palette_fuzzy.filter(
-            &p.query,
-            p.entries.iter().map(|e| e.label.as_str()),
-            false,
-        );
+        let hits =
+            self.palette_fuzzy
+                .filter(&p.query, p.entries.iter().map(|e| e.label.as_str()), false);
         p.hits = hits.into_iter().map(|h| h.index).take(500).collect();
         p.selected = 0;
     }
@@ -932,11 +955,7 @@ impl App {
         match key.code {
             KeyCode::Esc => return Vec::new(),
             KeyCode::Up => p.selected = p.selected.saturating_sub(1),
-            KeyCode::Down => {
-                if p.selected + 1 < p.hits.len() {
-                    p.selected += 1
-                }
-            }
+            KeyCode::Down if p.selected + 1 < p.hits.len() => p.selected += 1,
             KeyCode::Enter => {
                 let target = p
                     .hits
@@ -1060,7 +1079,7 @@ impl App {
                     return Vec::new();
                 }
                 match result {
-                    Ok(data) => self.revisions.set(data),
+                    Ok(data) => self.revisions.set(*data),
                     Err(e) => {
                         self.revisions.loading = false;
                         self.revisions.error = Some(e.clone());
@@ -1096,7 +1115,7 @@ impl App {
                 }
             }
             Msg::RunDetail(result) => match result {
-                Ok(d) => self.runs.detail = Some(d),
+                Ok(d) => self.runs.detail = Some(*d),
                 Err(e) => self.notify(Level::Error, format!("run: {e}")),
             },
             Msg::Audit(result) => {
@@ -1172,7 +1191,10 @@ impl App {
                         run.runbook,
                         f.status,
                         f.exit_code,
-                        f.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                        f.error
+                            .as_deref()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
                     ),
                 ),
                 (None, Some(_)) | (None, None) => {}

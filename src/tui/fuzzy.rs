@@ -365,7 +365,10 @@ mod tests {
         // A decomposed accent is part of its letter's grapheme: both chars are positions, and
         // the chars after it are counted as chars.
         let decomposed = "cafe\u{301} bar";
-        assert_eq!(fuzzy.positions("cafe", decomposed), Some(vec![0, 1, 2, 3, 4]));
+        assert_eq!(
+            fuzzy.positions("cafe", decomposed),
+            Some(vec![0, 1, 2, 3, 4])
+        );
         assert_eq!(fuzzy.positions("bar", decomposed), Some(vec![6, 7, 8]));
         // An emoji ZWJ sequence is one grapheme of five chars.
         let family = "👨\u{200D}👩\u{200D}👧 team-ops";
@@ -409,7 +412,11 @@ mod tests {
         assert!(highlight("", &[0, 1], base, hit).spans.is_empty());
 
         let mut fuzzy = Fuzzy::new();
-        for text in ["dagster-webserver-0042", "cafe\u{301} ✅ 東京 web", "a\u{200D}b"] {
+        for text in [
+            "dagster-webserver-0042",
+            "cafe\u{301} ✅ 東京 web",
+            "a\u{200D}b",
+        ] {
             for query in ["w", "web", "a e", "東", "ab"] {
                 let positions = fuzzy.positions(query, text).unwrap_or_default();
                 let line = highlight(text, &positions, base, hit);

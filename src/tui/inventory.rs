@@ -33,7 +33,10 @@ impl Badge {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row {
     /// A type's heading when grouped: the type of `items[index]` and how many rows follow.
-    Group { first: usize, count: usize },
+    Group {
+        first: usize,
+        count: usize,
+    },
     Item(usize),
 }
 
@@ -97,7 +100,10 @@ impl InventoryState {
 
     pub fn select_id(&mut self, id: &str) -> bool {
         let found = self.rows.iter().position(|r| match r {
-            Row::Item(i) => self.items.get(*i).is_some_and(|it| it.id.eq_ignore_ascii_case(id)),
+            Row::Item(i) => self
+                .items
+                .get(*i)
+                .is_some_and(|it| it.id.eq_ignore_ascii_case(id)),
             Row::Group { .. } => false,
         });
         if let Some(pos) = found {
@@ -196,7 +202,8 @@ impl InventoryState {
                     first: order[i],
                     count,
                 });
-                self.rows.extend(order[i..i + count].iter().map(|j| Row::Item(*j)));
+                self.rows
+                    .extend(order[i..i + count].iter().map(|j| Row::Item(*j)));
                 i += count;
             }
         } else {
@@ -221,7 +228,10 @@ impl InventoryState {
     }
 
     pub fn matches(&self) -> usize {
-        self.rows.iter().filter(|r| matches!(r, Row::Item(_))).count()
+        self.rows
+            .iter()
+            .filter(|r| matches!(r, Row::Item(_)))
+            .count()
     }
 
     pub fn move_by(&mut self, delta: isize) {
@@ -333,7 +343,9 @@ mod tests {
     fn scrolling_keeps_the_selection_visible() {
         let mut s = InventoryState::default();
         s.set_items(Arc::new(
-            (0..100).map(|i| item(&format!("r{i:03}"), CONTAINER_APP)).collect(),
+            (0..100)
+                .map(|i| item(&format!("r{i:03}"), CONTAINER_APP))
+                .collect(),
         ));
         s.move_by(50);
         s.scroll_into_view(10);

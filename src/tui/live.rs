@@ -10,7 +10,9 @@ use crate::runbook::events::RunEvent;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     /// A dry run whose plan is shown; `then_run` offers to run it for real.
-    Preview { then_run: bool },
+    Preview {
+        then_run: bool,
+    },
     Run,
     Resume,
 }
@@ -199,7 +201,14 @@ impl LiveRun {
             RunEvent::ConfirmationRequested { step, .. } => {
                 self.step(step).status = StepStatus::WaitingConfirmation
             }
-            RunEvent::Confirmed { step } => self.step(step).status = StepStatus::Running,
+            RunEvent::Confirmed { step } => {
+                // An explicit confirm step reports this after it succeeded; an implicit one
+                // before its step starts.
+                let s = self.step(step);
+                if s.status == StepStatus::WaitingConfirmation {
+                    s.status = StepStatus::Running;
+                }
+            }
             RunEvent::RollbackStarted { step, .. } => {
                 self.step(step).status = StepStatus::RollingBack
             }
@@ -254,7 +263,10 @@ mod tests {
             message: "operation InProgress".into(),
         });
         assert_eq!(run.steps[0].status, StepStatus::Running);
-        assert_eq!(run.steps[0].message.as_deref(), Some("operation InProgress"));
+        assert_eq!(
+            run.steps[0].message.as_deref(),
+            Some("operation InProgress")
+        );
         run.apply(&RunEvent::StepSucceeded {
             step: "shift".into(),
             outputs: serde_json::json!({}),
@@ -295,7 +307,10 @@ mod tests {
         });
         let planned: Vec<_> = run.planned_changes().collect();
         assert_eq!(planned.len(), 1);
-        assert!(planned[0].plan.iter().any(|l| l.contains("[v43 100%] → [v42 100%]")));
+        assert!(planned[0]
+            .plan
+            .iter()
+            .any(|l| l.contains("[v43 100%] → [v42 100%]")));
         assert!(planned[0].plan.iter().any(|l| l.starts_with("PATCH ")));
     }
 }

@@ -159,7 +159,9 @@ pub struct Palette {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
-    Help { scroll: usize },
+    Help {
+        scroll: usize,
+    },
     Palette(Palette),
     Form(Form),
     /// A run's progress (also its plan preview, when it is a dry run).
@@ -168,5 +170,8 @@ pub enum Modal {
     Traffic(TrafficEditor),
     /// Quitting with runs in flight.
     QuitWhileRunning,
-    Message { title: String, lines: Vec<String> },
+    Message {
+        title: String,
+        lines: Vec<String>,
+    },
 }

@@ -22,13 +22,21 @@ pub enum Intent {
     /// The environment's resources (replaces any inventory load still in flight).
     LoadInventory,
     /// Revisions of one app, for the Revisions screen and the inventory's health badges.
-    LoadRevisions { app_id: String },
+    LoadRevisions {
+        app_id: String,
+    },
     /// Health of these apps' serving revisions (inventory badges), a few at a time.
-    LoadAppHealth { app_ids: Vec<String> },
+    LoadAppHealth {
+        app_ids: Vec<String>,
+    },
     /// The resource's JSON for the detail pane.
-    LoadDetail { id: String },
+    LoadDetail {
+        id: String,
+    },
     LoadRuns,
-    LoadRunDetail { run_id: String },
+    LoadRunDetail {
+        run_id: String,
+    },
     VerifyAudit,
     /// A dry run: the plan of `runbook` with `params`, changing nothing.
     Plan {
@@ -42,12 +50,22 @@ pub enum Intent {
         runbook: String,
         params: Vec<(String, String)>,
     },
-    Resume { ticket: Ticket, run_id: String },
+    Resume {
+        ticket: Ticket,
+        run_id: String,
+    },
     /// The answer to `Msg::Confirm { id, .. }`.
-    Answer { id: u64, answer: Confirmation },
+    Answer {
+        id: u64,
+        answer: Confirmation,
+    },
     /// Stop a run at its next step boundary (state saved; resumable).
-    Interrupt { ticket: Ticket },
-    SwitchEnv { name: String },
+    Interrupt {
+        ticket: Ticket,
+    },
+    SwitchEnv {
+        name: String,
+    },
 }
 
 /// The environment as the header shows it.
@@ -88,29 +106,45 @@ pub struct RunDetail {
 /// A result from the background.
 #[derive(Debug)]
 pub enum Msg {
-    InventoryProgress { count: usize },
+    InventoryProgress {
+        count: usize,
+    },
     Inventory(Result<Arc<Vec<InventoryItem>>, String>),
     Revisions {
         app_id: String,
-        result: Result<AppRevisions, String>,
+        result: Result<Box<AppRevisions>, String>,
     },
     /// Whether the revisions serving an app's traffic are all healthy.
-    AppHealth { app_id: String, healthy: bool },
+    AppHealth {
+        app_id: String,
+        healthy: bool,
+    },
     Detail {
         id: String,
         result: Result<Value, String>,
     },
     Runs(Result<Vec<RunRecord>, String>),
-    RunDetail(Result<RunDetail, String>),
+    RunDetail(Result<Box<RunDetail>, String>),
     Audit(Result<AuditReport, String>),
     /// An event of a run this UI started (already masked by the engine).
-    Run { ticket: Ticket, event: RunEvent },
+    Run {
+        ticket: Ticket,
+        event: RunEvent,
+    },
     /// The run could not start (bad params, no such runbook, busy) or ended with an error.
-    RunError { ticket: Ticket, error: String },
+    RunError {
+        ticket: Ticket,
+        error: String,
+    },
     /// The engine is done with the run (events all delivered before this).
-    RunDone { ticket: Ticket },
+    RunDone {
+        ticket: Ticket,
+    },
     /// A run waits for the user's yes.
-    Confirm { id: u64, request: ConfirmRequest },
+    Confirm {
+        id: u64,
+        request: ConfirmRequest,
+    },
     EnvSwitched(Result<EnvSummary, String>),
     /// A warning worth a line in the status bar (bad key bindings, theme entries).
     Warning(String),

@@ -150,7 +150,10 @@ impl App {
             }
             _ => self.key_hints(area.width as usize),
         };
-        frame.render_widget(Paragraph::new(line).style(self.style(Role::StatusBar)), area);
+        frame.render_widget(
+            Paragraph::new(line).style(self.style(Role::StatusBar)),
+            area,
+        );
     }
 
     /// The keys that matter on this screen, from the key map; mutating ones are hidden in a
@@ -193,10 +196,16 @@ impl App {
             let keys = self.keymap.keys(*c);
             let Some(key) = keys.first() else { continue };
             spans.push(Span::styled(format!(" {key} "), self.style(Role::KeyHint)));
-            spans.push(Span::raw(format!("{} ", short_description(meta.description))));
+            spans.push(Span::raw(format!(
+                "{} ",
+                short_description(meta.description)
+            )));
         }
         if self.env.read_only {
-            spans.push(Span::styled(" read-only: changes disabled ", self.style(Role::Warn)));
+            spans.push(Span::styled(
+                " read-only: changes disabled ",
+                self.style(Role::Warn),
+            ));
         }
         let mut used = 0;
         let mut out = Vec::new();
@@ -247,7 +256,11 @@ impl App {
             title.push_str(" · by type");
         }
         if inv.loading {
-            title.push_str(&format!(" · {} loading {}…", self.spinner(), inv.loaded_count));
+            title.push_str(&format!(
+                " · {} loading {}…",
+                self.spinner(),
+                inv.loaded_count
+            ));
         }
         title.push(' ');
         let block = self.block(title, true);
@@ -267,11 +280,14 @@ impl App {
         let height = inner.height.saturating_sub(1) as usize;
         self.list_area = (inner.y + 1, height as u16);
         self.inventory.scroll_into_view(height);
+        // Badge, location and state are narrow and fixed; the rest is shared out.
         let w = inner.width as usize;
-        let name_w = (w * 35 / 100).max(12);
-        let type_w = (w * 25 / 100).max(10);
-        let group_w = (w * 20 / 100).max(8);
         let loc_w = 12;
+        let state_w = 12;
+        let rest = w.saturating_sub(10 + loc_w + state_w + 5);
+        let name_w = (rest * 40 / 100).max(8);
+        let type_w = (rest * 30 / 100).max(6);
+        let group_w = (rest * 30 / 100).max(6);
         let start = self.inventory.offset;
         let end = (start + height).min(self.inventory.rows.len());
         let mut rows = Vec::with_capacity(end - start);
@@ -346,7 +362,7 @@ impl App {
                             Cell::from(cell(short_type(&item.resource_type), type_w)),
                             Cell::from(cell(&item.resource_group, group_w)),
                             Cell::from(cell(&item.location, loc_w)),
-                            Cell::from(cell(state, 14)),
+                            Cell::from(cell(state, state_w)),
                         ])
                         .style(base),
                     );
@@ -363,7 +379,7 @@ impl App {
                 Constraint::Length(type_w as u16),
                 Constraint::Length(group_w as u16),
                 Constraint::Length(loc_w as u16),
-                Constraint::Min(6),
+                Constraint::Length(state_w as u16),
             ],
         )
         .header(header);
@@ -371,7 +387,11 @@ impl App {
         if self.inventory.items.is_empty() && !self.inventory.loading {
             frame.render_widget(
                 Paragraph::new("no resources in this environment").style(self.style(Role::Muted)),
-                Rect { y: inner.y + 1, height: 1, ..inner },
+                Rect {
+                    y: inner.y + 1,
+                    height: 1,
+                    ..inner
+                },
             );
         }
         if let Some(d) = detail_area {
@@ -453,7 +473,10 @@ impl App {
             if let Some(link) = self.inventory.portal_link(&portal, &self.env.tenant) {
                 lines.push(Line::styled(cell(&link, w * 3), self.style(Role::Link)));
             }
-            if item.resource_type.eq_ignore_ascii_case(super::inventory::CONTAINER_APP) {
+            if item
+                .resource_type
+                .eq_ignore_ascii_case(super::inventory::CONTAINER_APP)
+            {
                 lines.push(Line::styled(
                     "Enter: revisions (roll back with r)",
                     self.style(Role::KeyHint),
@@ -472,7 +495,14 @@ impl App {
                 " {} · {} revision mode · latest {} ",
                 cell(&d.app.name, 40),
                 rv.revision_mode(),
-                cell(d.app.properties.latest_revision_name.as_deref().unwrap_or("–"), 40)
+                cell(
+                    d.app
+                        .properties
+                        .latest_revision_name
+                        .as_deref()
+                        .unwrap_or("–"),
+                    40
+                )
             ),
             None if rv.app_id.is_some() => format!(" Revisions · {} loading… ", self.spinner()),
             None => " Revisions ".into(),
@@ -501,7 +531,9 @@ impl App {
         self.list_area = (inner.y + 1, height);
         let rv = &self.revisions;
         let visible = rv.visible();
-        let start = rv.selected.saturating_sub(height.saturating_sub(1) as usize);
+        let start = rv
+            .selected
+            .saturating_sub(height.saturating_sub(1) as usize);
         let rows: Vec<Row> = visible
             .iter()
             .enumerate()
@@ -525,17 +557,28 @@ impl App {
                     self.style(Role::Text)
                 };
                 let traffic = if rv.revision_mode() == "Single" {
-                    if serving { "100%".to_string() } else { "–".to_string() }
+                    if serving {
+                        "100%".to_string()
+                    } else {
+                        "–".to_string()
+                    }
                 } else {
                     format!("{}%", p.traffic_weight.unwrap_or(0))
                 };
                 Row::new(vec![
-                    Cell::from(format!("{}{}", if serving { "▶ " } else { "  " }, cell(&r.name, 40))),
+                    Cell::from(format!(
+                        "{}{}",
+                        if serving { "▶ " } else { "  " },
+                        cell(&r.name, 40)
+                    )),
                     Cell::from(cell(p.created_time.as_deref().unwrap_or(""), 20)),
                     Cell::from(if active { "yes" } else { "no" }),
                     Cell::from(traffic),
                     Cell::from(p.replicas.unwrap_or(0).to_string()),
-                    Cell::from(Span::styled(cell(health, 10), if i == rv.selected { base } else { health_style })),
+                    Cell::from(Span::styled(
+                        cell(health, 10),
+                        if i == rv.selected { base } else { health_style },
+                    )),
                     Cell::from(cell(p.labels.as_deref().unwrap_or(""), 14)),
                     Cell::from(cell(r.image().unwrap_or(""), 80)),
                 ])
@@ -567,7 +610,8 @@ impl App {
 
     fn render_runbooks(&mut self, frame: &mut Frame, area: Rect) {
         let [list, detail] =
-            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(area);
         let block = self.block(format!(" Runbooks · {} ", self.runbooks.list.len()), true);
         let inner = block.inner(list);
         frame.render_widget(block, list);
@@ -588,7 +632,11 @@ impl App {
                 };
                 let mark = if r.mutates() { "●" } else { "○" };
                 Line::styled(
-                    fit(&format!("{mark} {}  {}", cell(&r.name, 40), r.tags.join(",")), w).into_owned(),
+                    fit(
+                        &format!("{mark} {}  {}", cell(&r.name, 40), r.tags.join(",")),
+                        w,
+                    )
+                    .into_owned(),
                     style,
                 )
             })
@@ -610,7 +658,11 @@ impl App {
         }
         lines.push(Line::raw(""));
         lines.push(Line::styled(
-            format!("tags: {}   source: {}", rb.tags.join(", "), cell(&rb.source, 60)),
+            format!(
+                "tags: {}   source: {}",
+                rb.tags.join(", "),
+                cell(&rb.source, 60)
+            ),
             self.style(Role::Muted),
         ));
         lines.push(Line::styled("Parameters", self.style(Role::Title)));
@@ -620,7 +672,10 @@ impl App {
                     format!("  {}{} ", p.name, if p.required { "*" } else { "" }),
                     self.style(Role::Text).add_modifier(Modifier::BOLD),
                 ),
-                Span::styled(format!("{:?} ", p.kind).to_lowercase(), self.style(Role::Muted)),
+                Span::styled(
+                    format!("{:?} ", p.kind).to_lowercase(),
+                    self.style(Role::Muted),
+                ),
                 Span::raw(cell(&p.description, 200)),
             ]));
         }
@@ -652,7 +707,8 @@ impl App {
 
     fn render_runs(&mut self, frame: &mut Frame, area: Rect) {
         let [list, detail] =
-            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(area);
         let mut title = format!(" Runs · {} ", self.runs.runs.len());
         if self.runs.loading {
             title.push_str(&format!("{} ", self.spinner()));
@@ -695,13 +751,14 @@ impl App {
                     self.style(Role::Text)
                 };
                 Line::from(vec![
-                    Span::styled(
-                        format!("{} ", r.started_at.format("%m-%d %H:%M:%S")),
-                        base,
-                    ),
+                    Span::styled(format!("{} ", r.started_at.format("%m-%d %H:%M:%S")), base),
                     Span::styled(
                         format!("{:<11} ", r.status.as_str()),
-                        if i == self.runs.selected { base } else { self.style(status_role) },
+                        if i == self.runs.selected {
+                            base
+                        } else {
+                            self.style(status_role)
+                        },
                     ),
                     Span::styled(
                         fit(
@@ -742,7 +799,9 @@ impl App {
                 Span::raw(format!(
                     "  {}  exit {}  run {}",
                     r.status,
-                    r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "–".into()),
+                    r.exit_code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "–".into()),
                     short(&r.id)
                 )),
             ]),
@@ -767,24 +826,39 @@ impl App {
                 Span::raw(format!("  {:<12} ", cell(&s.step_id, 12))),
                 Span::styled(format!("{state:<12}"), self.style(Role::Muted)),
                 Span::styled(
-                    s.error.as_deref().map(|e| cell(e, w.saturating_sub(26))).unwrap_or_default(),
+                    s.error
+                        .as_deref()
+                        .map(|e| cell(e, w.saturating_sub(26)))
+                        .unwrap_or_default(),
                     self.style(Role::Error),
                 ),
             ]));
         }
-        lines.push(Line::styled("Events and REST calls", self.style(Role::Title)));
+        lines.push(Line::styled(
+            "Events and REST calls",
+            self.style(Role::Title),
+        ));
         let room = (inner.height as usize).saturating_sub(lines.len());
         let events: Vec<&crate::store::AuditEvent> = d.events.iter().collect();
         let skip = events.len().saturating_sub(room);
         for e in events.into_iter().skip(skip) {
             let summary = event_summary(&e.kind, &e.payload);
             lines.push(Line::from(vec![
-                Span::styled(format!("{} ", e.at.format("%H:%M:%S")), self.style(Role::Muted)),
-                Span::raw(fit(&format!(
-                    "{:<9} {}",
-                    cell(e.step_id.as_deref().unwrap_or("run"), 9),
-                    summary
-                ), w.saturating_sub(9)).into_owned()),
+                Span::styled(
+                    format!("{} ", e.at.format("%H:%M:%S")),
+                    self.style(Role::Muted),
+                ),
+                Span::raw(
+                    fit(
+                        &format!(
+                            "{:<9} {}",
+                            cell(e.step_id.as_deref().unwrap_or("run"), 9),
+                            summary
+                        ),
+                        w.saturating_sub(9),
+                    )
+                    .into_owned(),
+                ),
             ]));
         }
         frame.render_widget(Paragraph::new(lines), inner);
@@ -839,8 +913,13 @@ impl App {
                 let area = self.modal_area(body, 60, lines.len() as u16 + 3);
                 frame.render_widget(Clear, area);
                 frame.render_widget(
-                    Paragraph::new(lines.iter().map(|l| Line::raw(cell(l, 200))).collect::<Vec<_>>())
-                        .block(self.modal_block(format!(" {title} "))),
+                    Paragraph::new(
+                        lines
+                            .iter()
+                            .map(|l| Line::raw(cell(l, 200)))
+                            .collect::<Vec<_>>(),
+                    )
+                    .block(self.modal_block(format!(" {title} "))),
                     area,
                 );
             }
@@ -852,7 +931,10 @@ impl App {
         frame.render_widget(Clear, area);
         let mut lines: Vec<Line> = Vec::new();
         for section in self.keymap.help() {
-            lines.push(Line::styled(section.title.to_string(), self.style(Role::Title)));
+            lines.push(Line::styled(
+                section.title.to_string(),
+                self.style(Role::Title),
+            ));
             for l in section.lines {
                 let disabled = l.mutates && self.env.read_only;
                 let style = if disabled {
@@ -917,7 +999,9 @@ impl App {
             self.style(Role::Input),
         )];
         for (row, index) in p.hits.iter().take(inner.height as usize - 1).enumerate() {
-            let Some(e) = p.entries.get(*index) else { continue };
+            let Some(e) = p.entries.get(*index) else {
+                continue;
+            };
             let style = if row == p.selected {
                 self.style(Role::Selection)
             } else {
@@ -956,13 +1040,21 @@ impl App {
                     format!(
                         "{}{:<18}",
                         if focused { "▸ " } else { "  " },
-                        format!("{}{}", field.param.name, if field.param.required { "*" } else { "" })
+                        format!(
+                            "{}{}",
+                            field.param.name,
+                            if field.param.required { "*" } else { "" }
+                        )
                     ),
                     self.style(Role::Text).add_modifier(Modifier::BOLD),
                 ),
                 Span::styled(
                     format!("{shown}{}", if focused { "▏" } else { "" }),
-                    if focused { self.style(Role::Input) } else { self.style(Role::Text) },
+                    if focused {
+                        self.style(Role::Input)
+                    } else {
+                        self.style(Role::Text)
+                    },
                 ),
             ]));
             let mut hint = cell(&field.param.description, w.saturating_sub(4));
@@ -982,8 +1074,7 @@ impl App {
     }
 
     fn render_run(&self, frame: &mut Frame, body: Rect, run: &LiveRun) {
-        let area = self.modal_area(body, 85, body.height);
-        frame.render_widget(Clear, area);
+        let width = (body.width * 85 / 100).max(40).min(body.width);
         let elapsed = run.started.elapsed().as_secs();
         let what = match run.purpose {
             Purpose::Preview { .. } => "Plan of",
@@ -994,13 +1085,14 @@ impl App {
             " {what} {} in {}{} · {}s ",
             cell(&run.runbook, 40),
             cell(&self.env.name, 20),
-            if self.env.protected { " (PROTECTED)" } else { "" },
+            if self.env.protected {
+                " (PROTECTED)"
+            } else {
+                ""
+            },
             elapsed
         );
-        let block = self.modal_block(title);
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        let w = inner.width as usize;
+        let w = width.saturating_sub(2) as usize;
         let mut lines: Vec<Line> = Vec::new();
         if !run.params.is_empty() {
             let params = run
@@ -1031,14 +1123,20 @@ impl App {
             };
             lines.push(Line::from(vec![
                 Span::styled(format!(" {mark} "), self.style(role)),
-                Span::styled(cell(&s.id, 20), self.style(Role::Text).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    cell(&s.id, 20),
+                    self.style(Role::Text).add_modifier(Modifier::BOLD),
+                ),
                 Span::styled(format!("  {}{timing}", s.action), self.style(Role::Muted)),
             ]));
+            // The exact calls and changes: wrapped, never cut.
             for p in &s.plan {
-                lines.push(Line::styled(
-                    format!("      {}", cell(p, w.saturating_sub(6))),
-                    self.style(Role::Danger),
-                ));
+                for chunk in wrap(&sanitize(p, 2000), w.saturating_sub(6)) {
+                    lines.push(Line::styled(
+                        format!("      {chunk}"),
+                        self.style(Role::Danger),
+                    ));
+                }
             }
             if let Some(m) = &s.message {
                 lines.push(Line::styled(
@@ -1055,7 +1153,10 @@ impl App {
         }
         lines.push(Line::raw(""));
         if let Some(e) = &run.error {
-            lines.push(Line::styled(format!("✗ {}", cell(e, w)), self.style(Role::Error)));
+            lines.push(Line::styled(
+                format!("✗ {}", cell(e, w)),
+                self.style(Role::Error),
+            ));
         }
         match (&run.finish, run.done, run.purpose) {
             (_, false, _) => lines.push(Line::styled(
@@ -1063,11 +1164,17 @@ impl App {
                     "{} {} REST calls so far · Esc: keep it running in the background{}",
                     self.spinner(),
                     run.calls,
-                    if run.is_dry_run() { "" } else { " · s: stop after this step" }
+                    if run.is_dry_run() {
+                        ""
+                    } else {
+                        " · s: stop after this step"
+                    }
                 ),
                 self.style(Role::KeyHint),
             )),
-            (Some(_), true, Purpose::Preview { then_run }) if run.error.is_none() => {
+            (Some(f), true, Purpose::Preview { then_run })
+                if run.error.is_none() && f.exit_code == 0 =>
+            {
                 let changes = run.planned_changes().count();
                 lines.push(Line::styled(
                     format!("Plan: {changes} step(s) change Azure; nothing was changed yet."),
@@ -1108,28 +1215,39 @@ impl App {
             }
             (None, true, _) => lines.push(Line::styled("Esc: close", self.style(Role::KeyHint))),
         }
+        let area = self.modal_area(body, 85, lines.len() as u16 + 2);
+        frame.render_widget(Clear, area);
+        let block = self.modal_block(title);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        // The end matters most (result, keys): a long run scrolls its first steps away.
         let overflow = lines.len().saturating_sub(inner.height as usize);
-        frame.render_widget(
-            Paragraph::new(lines).scroll((overflow as u16, 0)),
-            inner,
-        );
+        frame.render_widget(Paragraph::new(lines).scroll((overflow as u16, 0)), inner);
     }
 
     fn render_confirm(&self, frame: &mut Frame, body: Rect, c: &ConfirmDialog) {
         let r = &c.request;
-        let height = (r.details.len() as u16).min(12) + 9;
+        let height = (r.details.len() as u16).min(12) + if r.protected { 8 } else { 6 };
         let area = self.modal_area(body, 75, height);
         frame.render_widget(Clear, area);
         let title = if r.protected {
-            format!(" CONFIRM IN PROTECTED ENVIRONMENT {} ", cell(&r.environment, 24))
+            format!(
+                " CONFIRM IN PROTECTED ENVIRONMENT {} ",
+                cell(&r.environment, 24)
+            )
         } else {
             format!(" Confirm · {} ", cell(&r.environment, 24))
         };
-        let block = self.modal_block(title).border_style(self.style(Role::Danger));
+        let block = self
+            .modal_block(title)
+            .border_style(self.style(Role::Danger));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let w = inner.width as usize;
-        let mut lines = vec![Line::styled(cell(&r.message, w * 2), self.style(Role::Danger))];
+        let mut lines = vec![Line::styled(
+            cell(&r.message, w * 2),
+            self.style(Role::Danger),
+        )];
         for d in r.details.iter().take(12) {
             lines.push(Line::raw(format!("  {}", cell(d, w.saturating_sub(2)))));
         }
@@ -1168,8 +1286,17 @@ impl App {
         for (i, (name, weight)) in t.rows.iter().enumerate() {
             let bar = "█".repeat((*weight as usize) / 5);
             lines.push(Line::styled(
-                format!("{} {:<36} {:>3}% {bar}", if i == t.focus { "▸" } else { " " }, cell(name, 36), weight),
-                if i == t.focus { self.style(Role::Selection) } else { self.style(Role::Text) },
+                format!(
+                    "{} {:<36} {:>3}% {bar}",
+                    if i == t.focus { "▸" } else { " " },
+                    cell(name, 36),
+                    weight
+                ),
+                if i == t.focus {
+                    self.style(Role::Selection)
+                } else {
+                    self.style(Role::Text)
+                },
             ));
         }
         let total = t.total();
@@ -1183,6 +1310,27 @@ impl App {
         ));
         frame.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// Sanitized text in pieces of at most `width` columns.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for ch in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+        if used + w > width {
+            out.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        line.push(ch);
+        used += w;
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
 }
 
 /// "Roll back: to the selected …" → "Roll back" for the status bar.
@@ -1210,7 +1358,10 @@ fn event_summary(kind: &str, payload: &serde_json::Value) -> String {
         "run_finished" => format!(
             "finished {} (exit {})",
             s("status"),
-            payload.get("exit_code").and_then(|v| v.as_i64()).unwrap_or(0)
+            payload
+                .get("exit_code")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0)
         ),
         other => other.replace('_', " "),
     };

