@@ -59,7 +59,16 @@ impl Timing {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_millis())
             .unwrap_or(0);
-        let line = format!("{name} {millis}\n");
+        // Peak resident memory so far (Linux), for the memory goal.
+        let peak_kb = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+            })
+            .unwrap_or_default();
+        let line = format!("{name} {millis} {peak_kb}\n");
         let _ = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

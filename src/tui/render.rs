@@ -181,6 +181,13 @@ impl App {
             Screen::Runs => &[Command::Resume, Command::VerifyAudit],
         };
         let mut spans = Vec::new();
+        // First, so a narrow terminal never cuts it off.
+        if self.env.read_only {
+            spans.push(Span::styled(
+                " read-only: changes disabled ",
+                self.style(Role::Warn),
+            ));
+        }
         if self.screen == Screen::Inventory && self.inventory.editing_filter {
             spans.push(Span::styled(
                 " type to filter · Enter keep · Esc clear ",
@@ -200,12 +207,6 @@ impl App {
                 "{} ",
                 short_description(meta.description)
             )));
-        }
-        if self.env.read_only {
-            spans.push(Span::styled(
-                " read-only: changes disabled ",
-                self.style(Role::Warn),
-            ));
         }
         let mut used = 0;
         let mut out = Vec::new();
