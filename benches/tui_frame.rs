@@ -31,7 +31,16 @@ const TYPES: [&str; 8] = [
     "Microsoft.Cdn/profiles",
 ];
 const WORDS: [&str; 10] = [
-    "dagster", "chat", "billing", "search", "ingest", "webserver", "worker", "api", "daemon", "etl",
+    "dagster",
+    "chat",
+    "billing",
+    "search",
+    "ingest",
+    "webserver",
+    "worker",
+    "api",
+    "daemon",
+    "etl",
 ];
 
 fn items(n: usize) -> Vec<InventoryItem> {
@@ -39,9 +48,16 @@ fn items(n: usize) -> Vec<InventoryItem> {
         .map(|i| {
             let t = TYPES[i % TYPES.len()];
             let name = format!("{}-{}-{i:05}", WORDS[i % 10], WORDS[(i / 10) % 10]);
-            let group = format!("rg-team{:02}-{}", i % 40, if i % 3 == 0 { "prod" } else { "dev" });
+            let group = format!(
+                "rg-team{:02}-{}",
+                i % 40,
+                if i % 3 == 0 { "prod" } else { "dev" }
+            );
             InventoryItem {
-                id: format!("/subscriptions/sub-{:02}/resourceGroups/{group}/providers/{t}/{name}", i % 20),
+                id: format!(
+                    "/subscriptions/sub-{:02}/resourceGroups/{group}/providers/{t}/{name}",
+                    i % 20
+                ),
                 name,
                 resource_type: t.to_string(),
                 location: if i % 2 == 0 { "eastus" } else { "westeurope" }.into(),
@@ -134,7 +150,11 @@ fn main() {
     let matches = app.inventory.matches();
     let mut moving = Vec::new();
     for i in 0..2000 {
-        let k = if i % 400 < 200 { KeyCode::Down } else { KeyCode::Up };
+        let k = if i % 400 < 200 {
+            KeyCode::Down
+        } else {
+            KeyCode::Up
+        };
         moving.push(frame(&mut app, &mut terminal, key(k)));
     }
     for _ in 0..50 {

@@ -171,15 +171,21 @@ impl InventoryState {
         let mut order: Vec<usize> = if self.filter.trim().is_empty() {
             (0..self.items.len()).collect()
         } else {
-            self.fuzzy
-                .filter(
-                    &self.filter,
-                    self.haystacks.iter().map(String::as_str),
-                    false,
+            let mut hits = self.fuzzy.filter(
+                &self.filter,
+                self.haystacks.iter().map(String::as_str),
+                false,
+            );
+            // Equal scores: the shorter name is the closer match (`web` before `web-dr`).
+            let items = &self.items;
+            hits.sort_by_key(|h| {
+                (
+                    std::cmp::Reverse(h.score),
+                    items.get(h.index).map(|i| i.name.len()).unwrap_or(0),
+                    h.index,
                 )
-                .into_iter()
-                .map(|h| h.index)
-                .collect()
+            });
+            hits.into_iter().map(|h| h.index).collect()
         };
         self.rows.clear();
         if self.grouped {

@@ -102,7 +102,7 @@ where
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        app.headroom = worker::headroom(worker.session());
+        app.headroom = worker::headroom(&worker.session());
         terminal
             .draw(|frame| app.render(frame))
             .map_err(|e| TuiError::Draw(e.to_string()))?;

@@ -51,7 +51,8 @@ struct RunHandle {
 pub struct Worker {
     tx: mpsc::UnboundedSender<Msg>,
     connector: Connector,
-    session: Arc<Session>,
+    /// The environment's session; switching environments replaces it from a blocking task.
+    session: Arc<Mutex<Arc<Session>>>,
     store: Store,
     catalog: Arc<Catalog>,
     registry: Arc<Registry>,
@@ -113,7 +114,7 @@ impl Worker {
         Worker {
             tx,
             connector,
-            session: Arc::new(session),
+            session: Arc::new(Mutex::new(Arc::new(session))),
             store,
             catalog: Arc::new(catalog),
             registry: Arc::new(Registry::builtin()),
@@ -123,8 +124,8 @@ impl Worker {
         }
     }
 
-    pub fn session(&self) -> &Session {
-        &self.session
+    pub fn session(&self) -> Arc<Session> {
+        self.session.lock().clone()
     }
 
     pub fn registry(&self) -> &Registry {
@@ -145,7 +146,7 @@ impl Worker {
         match intent {
             Intent::Quit => {}
             Intent::LoadInventory => {
-                let session = self.session.clone();
+                let session = self.session();
                 let tx = self.tx.clone();
                 self.replace(View::Inventory, async move {
                     let env = &session.environment;
@@ -165,7 +166,7 @@ impl Worker {
                 });
             }
             Intent::LoadAppHealth { app_ids } => {
-                let session = self.session.clone();
+                let session = self.session();
                 let tx = self.tx.clone();
                 self.replace(View::AppHealth, async move {
                     let apps = ContainerApps::new(&session.pipeline);
@@ -186,7 +187,7 @@ impl Worker {
                 });
             }
             Intent::LoadRevisions { app_id } => {
-                let session = self.session.clone();
+                let session = self.session();
                 let tx = self.tx.clone();
                 self.replace(View::Revisions, async move {
                     let apps = ContainerApps::new(&session.pipeline);
@@ -210,7 +211,7 @@ impl Worker {
                 });
             }
             Intent::LoadDetail { id } => {
-                let session = self.session.clone();
+                let session = self.session();
                 let tx = self.tx.clone();
                 self.replace(View::Detail, async move {
                     let result = match ResourceId::parse(&id) {
@@ -283,23 +284,23 @@ impl Worker {
                 }
             }
             Intent::SwitchEnv { name } => {
+                for (_, handle) in self.views.drain() {
+                    handle.abort();
+                }
                 let connector = self.connector.clone();
+                let slot = self.session.clone();
                 let tx = self.tx.clone();
-                // Connecting reads a keyring and files: off the UI thread, but quick.
-                let result = connector(&name);
-                match result {
+                // Connecting may read the OS keyring (a D-Bus call): never on the UI's thread.
+                tokio::task::spawn_blocking(move || match connector(&name) {
                     Ok(session) => {
                         let summary = summary(&session);
-                        self.session = Arc::new(session);
-                        for (_, handle) in self.views.drain() {
-                            handle.abort();
-                        }
+                        *slot.lock() = Arc::new(session);
                         let _ = tx.send(Msg::EnvSwitched(Ok(summary)));
                     }
                     Err(e) => {
                         let _ = tx.send(Msg::EnvSwitched(Err(e)));
                     }
-                }
+                });
             }
         }
     }
@@ -330,7 +331,7 @@ impl Worker {
         let context = RunContext {
             ticket,
             tx: self.tx.clone(),
-            session: self.session.clone(),
+            session: self.session(),
             store: self.store.clone(),
             catalog: self.catalog.clone(),
             registry: self.registry.clone(),
