@@ -107,6 +107,46 @@ impl Fuzzy {
         hits
     }
 
+    /// [`filter`](Fuzzy::filter) for rows made of fields joined by `sep` (name, type, group…):
+    /// each atom must match within one field, different atoms may match different fields. On
+    /// the joined text `pg` would match every row with a `p` in one field and a `g` in a later one
+    /// (`containerApps  rg-prod`). Negated atoms apply to the whole row. No positions.
+    pub fn filter_fields<'a>(
+        &mut self,
+        query: &str,
+        sep: char,
+        haystacks: impl Iterator<Item = &'a str>,
+    ) -> Vec<Hit> {
+        self.set_query(query);
+        let mut hits = Vec::new();
+        'rows: for (index, haystack) in haystacks.enumerate() {
+            let mut score = 0;
+            for atom in &self.pattern.atoms {
+                let best = if atom.negative {
+                    atom.score(to_utf32(haystack, &mut self.utf32), &mut self.matcher)
+                } else {
+                    haystack
+                        .split(sep)
+                        .filter_map(|field| {
+                            atom.score(to_utf32(field, &mut self.utf32), &mut self.matcher)
+                        })
+                        .max()
+                };
+                match best {
+                    Some(s) => score += u32::from(s),
+                    None => continue 'rows,
+                }
+            }
+            hits.push(Hit {
+                index,
+                score,
+                positions: Vec::new(),
+            });
+        }
+        hits.sort_unstable_by(|a, b| b.score.cmp(&a.score).then(a.index.cmp(&b.index)));
+        hits
+    }
+
     /// The char indices `query` matches in `haystack` (sorted, deduped), `None` when it does
     /// not match: for highlighting the visible rows after a [`filter`](Fuzzy::filter) without
     /// positions. An empty query matches with no positions.
@@ -236,6 +276,31 @@ mod tests {
     use ratatui::style::{Color, Modifier};
 
     use super::*;
+
+    #[test]
+    fn field_filter_matches_each_atom_within_one_field() {
+        let rows = [
+            "web\u{1f}Microsoft.App/containerApps\u{1f}rg-prod\u{1f}eastus",
+            "pg-main\u{1f}Microsoft.DBforPostgreSQL/flexibleServers\u{1f}rg-prod\u{1f}westus",
+        ];
+        let mut fuzzy = Fuzzy::new();
+        let mut names = |query: &str| -> Vec<usize> {
+            fuzzy
+                .filter_fields(query, '\u{1f}', rows.iter().copied())
+                .iter()
+                .map(|h| h.index)
+                .collect()
+        };
+        // `p` of `containerApps` and `g` of `rg-prod` are in different fields.
+        assert_eq!(names("pg"), vec![1]);
+        // Atoms may match different fields.
+        assert_eq!(names("web eastus"), vec![0]);
+        assert_eq!(names("pg westus"), vec![1]);
+        assert!(names("web westus").is_empty());
+        // Negation looks at the whole row; an empty query keeps every row.
+        assert_eq!(names("prod !web"), vec![1]);
+        assert_eq!(names(""), vec![0, 1]);
+    }
 
     fn order(fuzzy: &mut Fuzzy, query: &str, rows: &[&str]) -> Vec<String> {
         fuzzy

@@ -12,6 +12,10 @@ use crate::azure::resources::InventoryItem;
 
 pub const CONTAINER_APP: &str = "Microsoft.App/containerApps";
 
+/// Between the fields of a filter haystack: each filter atom matches within one field.
+const FIELD_SEP: char = '\u{1f}';
+const FIELD_SEP_STR: &str = "\u{1f}";
+
 /// What needs a look, most serious first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Badge {
@@ -43,7 +47,8 @@ pub enum Row {
 #[derive(Debug, Default)]
 pub struct InventoryState {
     pub items: Arc<Vec<InventoryItem>>,
-    /// One string per item, what the filter matches against: name, type, group, location.
+    /// One string per item, what the filter matches against: name, type, group, location
+    /// (joined by `FIELD_SEP`).
     haystacks: Vec<String>,
     pub loading: bool,
     pub loaded_count: usize,
@@ -75,10 +80,13 @@ impl InventoryState {
         self.haystacks = items
             .iter()
             .map(|i| {
-                format!(
-                    "{}  {}  {}  {}",
-                    i.name, i.resource_type, i.resource_group, i.location
-                )
+                [
+                    i.name.as_str(),
+                    &i.resource_type,
+                    &i.resource_group,
+                    &i.location,
+                ]
+                .join(FIELD_SEP_STR)
             })
             .collect();
         self.items = items;
@@ -171,10 +179,10 @@ impl InventoryState {
         let mut order: Vec<usize> = if self.filter.trim().is_empty() {
             (0..self.items.len()).collect()
         } else {
-            let mut hits = self.fuzzy.filter(
+            let mut hits = self.fuzzy.filter_fields(
                 &self.filter,
+                FIELD_SEP,
                 self.haystacks.iter().map(String::as_str),
-                false,
             );
             // Equal scores: the shorter name is the closer match (`web` before `web-dr`).
             let items = &self.items;

@@ -166,12 +166,13 @@ impl LiveRun {
             RunEvent::Call { step, call } => {
                 self.calls += 1;
                 if !(200..400).contains(&call.status) {
-                    let line = format!("{} {} → {}", call.method, call.url, call.status);
+                    // The status before the URL: the progress view cuts long lines.
+                    let line = format!("{} {} {}", call.method, call.status, call.url);
                     self.step(step).message = Some(line.clone());
                     self.failed_call = Some(line);
                 } else if call.method != "GET" {
                     self.step(step).message =
-                        Some(format!("{} {} → {}", call.method, call.url, call.status));
+                        Some(format!("{} {} {}", call.method, call.status, call.url));
                 }
             }
             RunEvent::StepSucceeded {

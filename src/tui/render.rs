@@ -308,10 +308,18 @@ impl App {
                     } else {
                         self.style(Role::GroupHeader)
                     };
+                    // A cell does not span columns: the namespace under NAME, the type and the
+                    // count under TYPE (where the rows show their type).
+                    let (namespace, short) = t.rsplit_once('/').unwrap_or(("", t.as_str()));
+                    let count = format!(" ({count})");
                     rows.push(
                         Row::new(vec![
                             Cell::from(""),
-                            Cell::from(format!("▾ {} ({count})", cell(&t, name_w + type_w))),
+                            Cell::from(format!("▾ {}", cell(namespace, name_w.saturating_sub(2)))),
+                            Cell::from(format!(
+                                "{}{count}",
+                                cell(short, type_w.saturating_sub(count.len()))
+                            )),
                         ])
                         .style(style),
                     );
@@ -460,11 +468,8 @@ impl App {
                 lines.push(kv(&format!("tag {}", cell(k, 9)), v));
             }
             lines.push(Line::raw(""));
-            for chunk in sanitize(&item.id, 1000).as_bytes().chunks(w.max(1)) {
-                lines.push(Line::styled(
-                    String::from_utf8_lossy(chunk).into_owned(),
-                    self.style(Role::Muted),
-                ));
+            for chunk in wrap(&sanitize(&item.id, 1000), w) {
+                lines.push(Line::styled(chunk, self.style(Role::Muted)));
             }
             let portal = self
                 .env
@@ -472,7 +477,10 @@ impl App {
                 .clone()
                 .unwrap_or_else(|| "https://portal.azure.com".into());
             if let Some(link) = self.inventory.portal_link(&portal, &self.env.tenant) {
-                lines.push(Line::styled(cell(&link, w * 3), self.style(Role::Link)));
+                lines.push(Line::styled(
+                    sanitize(&link, 1000).into_owned(),
+                    self.style(Role::Link),
+                ));
             }
             if item
                 .resource_type
@@ -899,13 +907,15 @@ impl App {
             Modal::Confirm(c) => self.render_confirm(frame, body, c),
             Modal::Traffic(t) => self.render_traffic(frame, body, t),
             Modal::QuitWhileRunning => {
-                let area = self.modal_area(body, 50, 6);
+                let area = self.modal_area(body, 50, 7);
                 frame.render_widget(Clear, area);
                 let n = self.runs_in_flight();
                 frame.render_widget(
                     Paragraph::new(format!(
                         "{n} run(s) still in flight. Quitting stops them where they are;\nthey can be resumed from Runs (state is saved).\n\ny quit anyway · any other key stays"
                     ))
+                    // The first line is wider than the window at 120 columns.
+                    .wrap(Wrap { trim: false })
                     .block(self.modal_block(" Quit? ".into())),
                     area,
                 );
@@ -982,6 +992,8 @@ impl App {
         let scroll = scroll.min(lines.len().saturating_sub(1));
         frame.render_widget(
             Paragraph::new(lines)
+                // Wrapped: a long description must not cut off "(disabled: read-only …)".
+                .wrap(Wrap { trim: false })
                 .scroll((scroll as u16, 0))
                 .block(self.modal_block(" Help · ↑↓ scroll · Esc close ".into())),
             area,
@@ -1228,7 +1240,17 @@ impl App {
 
     fn render_confirm(&self, frame: &mut Frame, body: Rect, c: &ConfirmDialog) {
         let r = &c.request;
-        let height = (r.details.len() as u16).min(12) + if r.protected { 8 } else { 6 };
+        // The changes being confirmed: wrapped to the window, never cut (the height counts them,
+        // so the input line stays on screen).
+        let detail_w = self.modal_area(body, 75, 1).width.saturating_sub(4) as usize;
+        let details: Vec<String> = r
+            .details
+            .iter()
+            .take(12)
+            .flat_map(|d| wrap(&sanitize(d, 2000), detail_w))
+            .take(16)
+            .collect();
+        let height = details.len() as u16 + if r.protected { 8 } else { 6 };
         let area = self.modal_area(body, 75, height);
         frame.render_widget(Clear, area);
         let title = if r.protected {
@@ -1249,8 +1271,8 @@ impl App {
             cell(&r.message, w * 2),
             self.style(Role::Danger),
         )];
-        for d in r.details.iter().take(12) {
-            lines.push(Line::raw(format!("  {}", cell(d, w.saturating_sub(2)))));
+        for d in details {
+            lines.push(Line::raw(format!("  {d}")));
         }
         lines.push(Line::raw(""));
         if r.protected {
@@ -1346,11 +1368,12 @@ fn event_summary(kind: &str, payload: &serde_json::Value) -> String {
         "call" => {
             let call = payload.get("call").unwrap_or(payload);
             let c = |k: &str| call.get(k).and_then(|v| v.as_str()).unwrap_or("");
+            // The status before the URL: a line cut to the pane still shows it.
             format!(
-                "{} {} → {} {}",
+                "{} {} {} {}",
                 c("method"),
-                c("url"),
                 call.get("status").and_then(|v| v.as_u64()).unwrap_or(0),
+                c("url"),
                 c("request_id")
             )
         }

@@ -70,15 +70,13 @@ fn sanitize_counted(s: &str, max_chars: usize) -> (Cow<'_, str>, usize) {
         return (Cow::Borrowed(""), 0);
     }
     // The common case: plain text that fits. Reads at most max_chars + 1 characters.
-    let mut seen = 0;
     let mut read = 0;
     let mut clean = true;
-    for c in s.chars() {
+    for (seen, c) in s.chars().enumerate() {
         if seen == max_chars || !is_plain(c) {
             clean = false;
             break;
         }
-        seen += 1;
         read += c.len_utf8();
     }
     if clean {
