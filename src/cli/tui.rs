@@ -85,18 +85,25 @@ pub async fn ui(args: UiArgs, config_path: Option<&Path>) -> Result<u8, CliError
     let connector: Connector = Arc::new(move |name: &str| {
         Session::open(&connector_config, Some(name)).map_err(|e| e.to_string())
     });
-    launch(Launch {
-        config,
-        config_dir: config::config_dir(config_path).ok(),
-        env: args.env,
-        theme: args.theme,
-        connector,
-        store,
-    })
+    launch(
+        Launch {
+            config,
+            config_dir: config::config_dir(config_path).ok(),
+            env: args.env,
+            theme: args.theme,
+            connector,
+            store,
+        },
+        None,
+    )
     .await
 }
 
 pub async fn demo(args: DemoArgs, config_path: Option<&Path>) -> Result<u8, CliError> {
+    // The screen first: a large world takes a moment to build, and the user should see why.
+    let timing = Timing::from_env();
+    let mut screen = terminal::enter().map_err(CliError::io)?;
+    splash(&mut screen.0, &args.world, &timing);
     let settings = args.fast.then(crate::sim::state::Settings::fast);
     let handle = crate::sim::start(crate::sim::SimOptions {
         bind: std::net::IpAddr::from([127, 0, 0, 1]),
@@ -136,14 +143,17 @@ pub async fn demo(args: DemoArgs, config_path: Option<&Path>) -> Result<u8, CliE
         .ok()
         .and_then(|p| Config::load(&p).ok())
         .and_then(|c| c.theme);
-    let result = launch(Launch {
-        config,
-        config_dir: config::config_dir(config_path).ok(),
-        env: Some("prod".into()),
-        theme: args.theme.or(user_theme),
-        connector,
-        store,
-    })
+    let result = launch(
+        Launch {
+            config,
+            config_dir: config::config_dir(config_path).ok(),
+            env: Some("prod".into()),
+            theme: args.theme.or(user_theme),
+            connector,
+            store,
+        },
+        Some(screen),
+    )
     .await;
     handle.shutdown().await;
     result
@@ -186,7 +196,31 @@ fn demo_config(env: &crate::model::SimEnvironment) -> Config {
     }
 }
 
-async fn launch(launch: Launch) -> Result<u8, CliError> {
+/// One frame while the simulated Azure starts.
+fn splash(term: &mut terminal::Term, world: &str, timing: &Timing) {
+    let text = format!("azdeck demo — starting the simulated Azure (world '{world}')…");
+    let _ = term.draw(|frame| {
+        let area = frame.area();
+        let y = area.height / 2;
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(
+                crate::tui::text::fit(&text, area.width as usize).into_owned(),
+            )
+            .alignment(ratatui::layout::Alignment::Center),
+            ratatui::layout::Rect {
+                y,
+                height: 1.min(area.height),
+                ..area
+            },
+        );
+    });
+    timing.mark("first_frame");
+}
+
+async fn launch(
+    launch: Launch,
+    screen: Option<(terminal::Term, terminal::Guard)>,
+) -> Result<u8, CliError> {
     let Launch {
         config,
         config_dir,
@@ -255,7 +289,10 @@ async fn launch(launch: Launch) -> Result<u8, CliError> {
         actions,
     );
     let timing = Timing::from_env();
-    let (mut term, guard) = terminal::enter().map_err(CliError::io)?;
+    let (mut term, guard) = match screen {
+        Some(s) => s,
+        None => terminal::enter().map_err(CliError::io)?,
+    };
     let events = crossterm::event::EventStream::new();
     let result =
         crate::tui::run_loop(&mut term, &mut app, &mut worker, &mut rx, events, &timing).await;

@@ -328,7 +328,11 @@ impl App {
                     .clone()
                     .unwrap_or_else(|| "https://portal.azure.com".into());
                 match self.inventory.portal_link(&portal, &self.env.tenant) {
-                    Some(link) => self.notify(Level::Info, link),
+                    // A window, not the status bar: a link is longer than a line.
+                    Some(link) => self.modals.push(Modal::Message {
+                        title: "Portal link".into(),
+                        lines: vec![link],
+                    }),
                     None => self.notify(Level::Info, "select a resource first"),
                 }
                 Vec::new()

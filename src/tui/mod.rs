@@ -53,7 +53,7 @@ impl Timing {
         }
     }
 
-    fn mark(&self, name: &str) {
+    pub fn mark(&self, name: &str) {
         let Some(path) = &self.file else { return };
         let millis = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)

@@ -83,6 +83,11 @@ impl App {
         if env.read_only {
             parts.push("READ-ONLY".into());
         }
+        // What is happening comes before the static context, so a narrow terminal keeps it.
+        let running = self.runs_in_flight();
+        if running > 0 {
+            parts.push(format!("{} {running} in flight", self.spinner()));
+        }
         parts.push(format!("cloud {}", cell(&env.cloud, 20)));
         parts.push(cell(&env.identity, 40));
         parts.push(format!(
@@ -98,10 +103,6 @@ impl App {
             budget(h.writes),
             if h.throttled { " (THROTTLED)" } else { "" }
         ));
-        let running = self.runs_in_flight();
-        if running > 0 {
-            parts.push(format!("{} {running} in flight", self.spinner()));
-        }
         if let Some(e) = &self.last_error {
             parts.push(format!("last error: {}", cell(e, 60)));
         }
@@ -208,15 +209,25 @@ impl App {
                 short_description(meta.description)
             )));
         }
+        // A key and its description fit together or not at all.
         let mut used = 0;
         let mut out = Vec::new();
+        let mut pending: Vec<Span<'static>> = Vec::new();
         for s in spans {
-            let w = super::text::width(&s.content);
-            if used + w > width {
-                break;
+            let is_key = s.style == self.style(Role::KeyHint) && s.content.starts_with(' ');
+            if is_key && !pending.is_empty() {
+                let w: usize = pending.iter().map(|p| super::text::width(&p.content)).sum();
+                if used + w > width {
+                    return Line::from(out);
+                }
+                used += w;
+                out.append(&mut pending);
             }
-            used += w;
-            out.push(s);
+            pending.push(s);
+        }
+        let w: usize = pending.iter().map(|p| super::text::width(&p.content)).sum();
+        if used + w <= width {
+            out.append(&mut pending);
         }
         Line::from(out)
     }
@@ -543,6 +554,14 @@ impl App {
         let start = rv
             .selected
             .saturating_sub(height.saturating_sub(1) as usize);
+        // The name column as wide as the longest name (within reason); the image gets the rest.
+        let name_w = visible
+            .iter()
+            .map(|r| super::text::width(&sanitize(&r.name, 64)))
+            .max()
+            .unwrap_or(8)
+            .clamp(8, 40)
+            + 2;
         let rows: Vec<Row> = visible
             .iter()
             .enumerate()
@@ -578,9 +597,19 @@ impl App {
                     Cell::from(format!(
                         "{}{}",
                         if serving { "▶ " } else { "  " },
-                        cell(&r.name, 40)
+                        cell(&r.name, name_w - 2)
                     )),
-                    Cell::from(cell(p.created_time.as_deref().unwrap_or(""), 20)),
+                    // `2025-06-02T09:14:00Z` → `2025-06-02 09:14`: minutes are enough here.
+                    Cell::from(cell(
+                        &p.created_time
+                            .as_deref()
+                            .unwrap_or("")
+                            .replacen('T', " ", 1)
+                            .chars()
+                            .take(16)
+                            .collect::<String>(),
+                        16,
+                    )),
                     Cell::from(if active { "yes" } else { "no" }),
                     Cell::from(traffic),
                     Cell::from(p.replicas.unwrap_or(0).to_string()),
@@ -588,7 +617,7 @@ impl App {
                         cell(health, 10),
                         if i == rv.selected { base } else { health_style },
                     )),
-                    Cell::from(cell(p.labels.as_deref().unwrap_or(""), 14)),
+                    Cell::from(cell(p.labels.as_deref().unwrap_or(""), 10)),
                     Cell::from(cell(r.image().unwrap_or(""), 80)),
                 ])
                 .style(base)
@@ -601,13 +630,13 @@ impl App {
         let table = Table::new(
             rows,
             [
-                Constraint::Length(34),
-                Constraint::Length(21),
+                Constraint::Length(name_w as u16),
+                Constraint::Length(16),
+                Constraint::Length(6),
                 Constraint::Length(7),
                 Constraint::Length(8),
                 Constraint::Length(9),
                 Constraint::Length(10),
-                Constraint::Length(15),
                 Constraint::Min(10),
             ],
         )
@@ -921,16 +950,18 @@ impl App {
                 );
             }
             Modal::Message { title, lines } => {
-                let area = self.modal_area(body, 60, lines.len() as u16 + 3);
+                let width = (body.width * 60 / 100).max(40).min(body.width);
+                let mut shown: Vec<Line> = Vec::new();
+                for l in lines {
+                    for piece in wrap(&sanitize(l, 2000), width.saturating_sub(2) as usize) {
+                        shown.push(Line::raw(piece));
+                    }
+                }
+                shown.push(Line::styled("Esc: close", self.style(Role::KeyHint)));
+                let area = self.modal_area(body, 60, shown.len() as u16 + 2);
                 frame.render_widget(Clear, area);
                 frame.render_widget(
-                    Paragraph::new(
-                        lines
-                            .iter()
-                            .map(|l| Line::raw(cell(l, 200)))
-                            .collect::<Vec<_>>(),
-                    )
-                    .block(self.modal_block(format!(" {title} "))),
+                    Paragraph::new(shown).block(self.modal_block(format!(" {title} "))),
                     area,
                 );
             }
