@@ -122,7 +122,7 @@ fn main() {
     terminal.draw(|f| app.render(f)).expect("draw");
     let after = rss_kb();
 
-    let mut frame = |app: &mut App, terminal: &mut Terminal<TestBackend>, k: KeyEvent| -> f64 {
+    let frame = |app: &mut App, terminal: &mut Terminal<TestBackend>, k: KeyEvent| -> f64 {
         let started = Instant::now();
         app.handle_key(k);
         terminal.draw(|f| app.render(f)).expect("draw");
