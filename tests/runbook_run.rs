@@ -638,3 +638,117 @@ async fn a_rollback_with_the_store_on_postgresql() {
     assert!(report["events"].as_i64().unwrap() > 10, "{report}");
     assert_eq!(report["problems"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traffic_split_keeps_its_labels_and_a_revision_is_deactivated_then_activated() {
+    let sim = TestSim::start().await;
+    let env = CliEnv::new(&sim);
+    let before = sim.last_seq().await;
+    let out = env.run(&[
+        "run",
+        "containerapp-traffic",
+        "-p",
+        &format!("app={PROD_RG}/chat-api"),
+        "-p",
+        "split=chat-api--b212@stable=50, chat-api--b213@canary=50",
+        "--env",
+        "sim",
+        "--yes",
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let after = app(&sim, "chat-api").await;
+    assert_eq!(
+        traffic(&after),
+        json!([
+            {"revisionName": "chat-api--b212", "weight": 50, "label": "stable"},
+            {"revisionName": "chat-api--b213", "weight": 50, "label": "canary"}
+        ])
+    );
+    let mutations = mutations_since(&sim, before).await;
+    assert_eq!(mutations.len(), 1, "{mutations:#?}");
+
+    // A split that does not add up is refused by Azure and nothing changes.
+    let out = env.run(&[
+        "run",
+        "containerapp-traffic",
+        "-p",
+        &format!("app={PROD_RG}/chat-api"),
+        "-p",
+        "split=chat-api--b212=60, chat-api--b213=30",
+        "--env",
+        "sim",
+        "--yes",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(traffic(&app(&sim, "chat-api").await), traffic(&after));
+
+    // With its traffic moved away, a revision can be deactivated, and activated again.
+    let out = env.run(&[
+        "run",
+        "containerapp-traffic",
+        "-p",
+        &format!("app={PROD_RG}/chat-api"),
+        "-p",
+        "split=chat-api--b212@stable=100",
+        "--env",
+        "sim",
+        "--yes",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let revision = |name: &str| {
+        format!(
+            "subscriptions/{}/resourceGroups/{PROD_RG}/providers/Microsoft.App/containerApps/chat-api/revisions/{name}?api-version=2025-07-01",
+            sim.prod_sub()
+        )
+    };
+    for (runbook, active) in [
+        ("containerapp-revision-deactivate", false),
+        ("containerapp-revision-activate", true),
+    ] {
+        let out = env.run(&[
+            "run",
+            runbook,
+            "-p",
+            &format!("app={PROD_RG}/chat-api"),
+            "-p",
+            "revision=chat-api--b213",
+            "--env",
+            "sim",
+            "--yes",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{runbook}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let (status, body) = sim.get(&revision("chat-api--b213")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["properties"]["active"],
+            json!(active),
+            "{runbook}: {body}"
+        );
+    }
+}

@@ -1117,7 +1117,7 @@ fn apply_filter(name: &str, v: Value, args: &[Value], off: usize) -> Result<Valu
     }
 }
 
-/// A traffic split written as `REVISION=PERCENT, …` (`latest=PERCENT` follows the latest
+/// A traffic split written as `REVISION[@LABEL]=PERCENT, …` (`latest=PERCENT` follows the latest
 /// revision) → the rules `containerapp.traffic.set` takes. Azure checks that they sum to 100.
 fn traffic_weights(text: &str, off: usize) -> Result<Value> {
     let mut rules = Vec::new();
@@ -1129,6 +1129,12 @@ fn traffic_weights(text: &str, off: usize) -> Result<Value> {
             )
         })?;
         let (name, weight) = (name.trim(), weight.trim().trim_end_matches('%'));
+        // `REVISION@LABEL`: the rule keeps its label (the PATCH replaces every rule, so a label
+        // not written here is gone).
+        let (name, label) = match name.split_once('@') {
+            Some((n, l)) if !l.trim().is_empty() => (n.trim(), Some(l.trim())),
+            _ => (name, None),
+        };
         let weight: i64 = weight
             .parse()
             .ok()
@@ -1145,11 +1151,15 @@ fn traffic_weights(text: &str, off: usize) -> Result<Value> {
                 off,
             ));
         }
-        rules.push(if name == "latest" {
+        let mut rule = if name == "latest" {
             serde_json::json!({ "latestRevision": true, "weight": weight })
         } else {
             serde_json::json!({ "revisionName": name, "weight": weight })
-        });
+        };
+        if let (Some(label), Some(obj)) = (label, rule.as_object_mut()) {
+            obj.insert("label".into(), Value::String(label.to_string()));
+        }
+        rules.push(rule);
     }
     if rules.is_empty() {
         return Err(TemplateError::new("filter 'weights': no rules", off));
@@ -1243,11 +1253,11 @@ mod weights_tests {
 
     #[test]
     fn a_written_split_becomes_traffic_rules() {
-        let v = traffic_weights("app--v1=90, latest=10%", 0).expect("valid split");
+        let v = traffic_weights("app--v1@stable=90, latest=10%", 0).expect("valid split");
         assert_eq!(
             v,
             serde_json::json!([
-                {"revisionName": "app--v1", "weight": 90},
+                {"revisionName": "app--v1", "weight": 90, "label": "stable"},
                 {"latestRevision": true, "weight": 10}
             ])
         );

@@ -361,6 +361,7 @@ impl App {
                 self.modals.push(Modal::Traffic(TrafficEditor {
                     app_id,
                     rows,
+                    labels: self.revisions.traffic_labels(),
                     focus: 0,
                 }));
                 Vec::new()

@@ -98,6 +98,8 @@ impl Form {
 pub struct TrafficEditor {
     pub app_id: String,
     pub rows: Vec<(String, i64)>,
+    /// Labels of the rules now (revision → label): kept, since the change replaces every rule.
+    pub labels: std::collections::BTreeMap<String, String>,
     pub focus: usize,
 }
 
@@ -112,11 +114,14 @@ impl TrafficEditor {
         }
     }
 
-    /// `name=weight, …` as the `containerapp-traffic` runbook takes it.
+    /// `name[@label]=weight, …` as the `containerapp-traffic` runbook takes it.
     pub fn split(&self) -> String {
         self.rows
             .iter()
-            .map(|(n, w)| format!("{n}={w}"))
+            .map(|(n, w)| match self.labels.get(n) {
+                Some(label) => format!("{n}@{label}={w}"),
+                None => format!("{n}={w}"),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -174,4 +179,27 @@ pub enum Modal {
         title: String,
         lines: Vec<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_split_keeps_labels_and_must_add_up() {
+        let mut t = TrafficEditor {
+            app_id: "/subscriptions/s/…/containerApps/chat-api".into(),
+            rows: vec![("chat-api--b212".into(), 90), ("chat-api--b213".into(), 10)],
+            labels: [("chat-api--b212".to_string(), "stable".to_string())].into(),
+            focus: 1,
+        };
+        assert_eq!(t.total(), 100);
+        t.adjust(5);
+        assert_eq!(t.total(), 105);
+        t.focus = 0;
+        t.adjust(-5);
+        assert_eq!(t.split(), "chat-api--b212@stable=85, chat-api--b213=15");
+        t.adjust(-200);
+        assert_eq!(t.rows[0].1, 0, "weights stay within 0–100");
+    }
 }

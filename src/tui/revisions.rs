@@ -113,6 +113,26 @@ impl RevisionsState {
     }
 
     /// The split now, as `containerapp-traffic` writes it (`name=weight, …`), active revisions only.
+    /// The labels of the app's traffic rules, by revision.
+    pub fn traffic_labels(&self) -> std::collections::BTreeMap<String, String> {
+        let Some(d) = &self.data else {
+            return Default::default();
+        };
+        d.app
+            .properties
+            .configuration
+            .as_ref()
+            .and_then(|c| c.ingress.as_ref())
+            .and_then(|i| i.traffic.as_ref())
+            .map(|rules| {
+                rules
+                    .iter()
+                    .filter_map(|r| Some((r.revision_name.clone()?, r.label.clone()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn traffic_rows(&self) -> Vec<(String, i64)> {
         let Some(d) = &self.data else {
             return Vec::new();
