@@ -17,7 +17,6 @@ use crate::runbook::loader::{Catalog, LoadOptions};
 use crate::store::Store;
 use crate::tui::app::App;
 use crate::tui::keymap::Keymap;
-use crate::tui::msg::Msg;
 use crate::tui::theme::{detect_color_support, Theme};
 use crate::tui::worker::{self, Connector, Worker};
 use crate::tui::{catalog, terminal, Timing};
@@ -275,9 +274,8 @@ async fn launch(
     let actions = catalog::actions(&registry);
     let summary = worker::summary(&session);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    for w in warnings {
+    for w in &warnings {
         tracing::warn!("{w}");
-        let _ = tx.send(Msg::Warning(w));
     }
     let mut worker = Worker::new(tx, connector, session, store, catalog);
     let mut app = App::new(
@@ -288,6 +286,13 @@ async fn launch(
         runbooks,
         actions,
     );
+    // Every problem with the user's theme and keys at once, where they can be read.
+    if !warnings.is_empty() {
+        app.modals.push(crate::tui::modal::Modal::Message {
+            title: "Configuration warnings (the rest applies)".into(),
+            lines: warnings,
+        });
+    }
     let timing = Timing::from_env();
     let (mut term, guard) = match screen {
         Some(s) => s,
