@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use serde_json::{json, Value};
+
 use tokio::sync::{mpsc, watch};
 
 use super::prompt::TerminalPrompt;
@@ -14,9 +14,11 @@ use super::{exit, CliError};
 use crate::azure::http::http_client;
 use crate::azure::session::Session;
 use crate::config::Config;
-use crate::runbook::action::{EnvironmentInfo, Registry};
+use crate::runbook::action::Registry;
 use crate::runbook::confirm::{Confirmer, Headless};
-use crate::runbook::engine::{plan_lines, Engine, EngineError, ResumeOptions, RunRequest, Stop};
+use crate::runbook::engine::{
+    environment_of, plan_lines, Engine, EngineError, ResumeOptions, RunRequest, Stop,
+};
 use crate::runbook::events::RunEvent;
 use crate::runbook::loader::{self, Catalog, LoadOptions};
 use crate::runbook::params::{self, Scope};
@@ -129,25 +131,6 @@ fn connect(config: &Config, env: Option<&str>) -> Result<Session, CliError> {
         code: exit::AZURE,
         error: e.into(),
     })
-}
-
-fn environment_of(session: &Session) -> (EnvironmentInfo, Value) {
-    let env = &session.environment;
-    let info = EnvironmentInfo {
-        name: session.name.clone(),
-        protected: env.protected,
-        read_only: env.read_only,
-    };
-    let context = json!({
-        "name": session.name,
-        "protected": env.protected,
-        "readOnly": env.read_only,
-        "cloud": env.cloud,
-        "tenant": env.tenant,
-        "subscriptions": env.subscriptions,
-        "resourceGroups": env.resource_groups,
-    });
-    (info, context)
 }
 
 /// Turns Ctrl-C into a stop at the next step boundary, and a second one into a stop inside the

@@ -200,6 +200,27 @@ fn retryable(e: &ActionError, idempotent: bool) -> bool {
     }
 }
 
+/// What a run knows of its environment: the engine's view (name, protected, read-only) and `env`
+/// in templates (name, protected, readOnly, cloud, tenant, subscriptions, resourceGroups).
+pub fn environment_of(session: &crate::azure::session::Session) -> (EnvironmentInfo, Value) {
+    let env = &session.environment;
+    let info = EnvironmentInfo {
+        name: session.name.clone(),
+        protected: env.protected,
+        read_only: env.read_only,
+    };
+    let context = serde_json::json!({
+        "name": session.name,
+        "protected": env.protected,
+        "readOnly": env.read_only,
+        "cloud": env.cloud,
+        "tenant": env.tenant,
+        "subscriptions": env.subscriptions,
+        "resourceGroups": env.resource_groups,
+    });
+    (info, context)
+}
+
 pub fn inputs_hash(inputs: &Value) -> String {
     let text = serde_json::to_string(inputs).unwrap_or_default();
     let digest = Sha256::digest(text.as_bytes());

@@ -18,9 +18,9 @@ use crate::azure::http::http_client;
 use crate::azure::inventory;
 use crate::azure::resources::{self, ResourceId};
 use crate::azure::session::Session;
-use crate::runbook::action::{EnvironmentInfo, Registry};
+use crate::runbook::action::Registry;
 use crate::runbook::confirm::{ConfirmRequest, Confirmation, Confirmer};
-use crate::runbook::engine::{Engine, ResumeOptions, RunRequest, Stop};
+use crate::runbook::engine::{environment_of, Engine, ResumeOptions, RunRequest, Stop};
 use crate::runbook::loader::Catalog;
 use crate::runbook::params::{self, Scope};
 use crate::store::Store;
@@ -412,20 +412,7 @@ impl RunContext {
             })
         };
         let env = &self.session.environment;
-        let environment = EnvironmentInfo {
-            name: self.session.name.clone(),
-            protected: env.protected,
-            read_only: env.read_only,
-        };
-        let env_context = serde_json::json!({
-            "name": self.session.name,
-            "protected": env.protected,
-            "readOnly": env.read_only,
-            "cloud": env.cloud,
-            "tenant": env.tenant,
-            "subscriptions": env.subscriptions,
-            "resourceGroups": env.resource_groups,
-        });
+        let (environment, env_context) = environment_of(&self.session);
         let engine = Engine {
             registry: &self.registry,
             store: &self.store,
