@@ -3,9 +3,10 @@
 //! Resource names, tags, error messages and JSON come from Azure, and through it from whoever
 //! controls a tenant. Written to the terminal as they are, an escape sequence could clear the
 //! screen, move the cursor over our own text, set the window title or write the clipboard
-//! (OSC 52); a bidi override could make `evil` U+202E `gpj.exe` read as `evilexe.jpg`; a 10 MB tag could
-//! stall a frame. Everything external goes through [`sanitize`] (or [`sanitize_lines`]) once, when
-//! it enters the UI's state, and is then cut to its column with [`fit`].
+//! (OSC 52); a bidi override could make `evil` U+202E `gpj.exe` read as `evilexe.jpg`; a 10 MB
+//! tag could stall a frame. Everything external goes through [`sanitize`] (or
+//! [`sanitize_lines`]) once, when it enters the UI's state, and is then cut to its column with
+//! [`fit`].
 //!
 //! Choices:
 //! - Escape sequences (7-bit `ESC …` and 8-bit C1 introducers) are removed whole, parameters and
