@@ -2291,3 +2291,54 @@ fn switching_environment_goes_through_the_palette() {
             .bg
     );
 }
+
+#[test]
+fn resuming_a_run_with_a_secret_param_asks_for_it_again_masked() {
+    let mut app = prod();
+    app.runbooks.list.push(RunbookInfo {
+        name: "keyvault-rotate-secret".into(),
+        title: "Rotate a secret".into(),
+        description: String::new(),
+        tags: vec![],
+        applies_to: vec![],
+        params: vec![catalog::ParamInfo {
+            name: "value".into(),
+            kind: azdeck::runbook::model::ParamType::Secret,
+            required: true,
+            description: "the new value".into(),
+            resource_kind: None,
+            values: vec![],
+            default: None,
+        }],
+        steps: vec![],
+        source: "test".into(),
+        problem: None,
+    });
+    app.handle_key(key('4'));
+    app.handle_msg(Msg::Runs(Ok(vec![run_record(
+        FAILED_RUN,
+        "keyvault-rotate-secret",
+        RunStatus::Failed,
+        Some(2),
+        false,
+        "2025-06-02T09:20:11Z",
+    )])));
+    assert!(app.handle_key(key('u')).is_empty(), "the form comes first");
+    assert!(
+        matches!(app.modals.last(), Some(Modal::Form(f)) if f.resume_run.as_deref() == Some(FAILED_RUN))
+    );
+    type_text(&mut app, "s3cr3t-value");
+    let text = screen(&mut app);
+    assert!(!text.contains("s3cr3t"), "the secret is masked:\n{text}");
+    assert!(text.contains("••••"), "{text}");
+    match app.handle_key(code(KeyCode::Enter)).as_slice() {
+        [Intent::Resume { run_id, params, .. }] => {
+            assert_eq!(run_id, FAILED_RUN);
+            assert_eq!(
+                params,
+                &vec![("value".to_string(), "s3cr3t-value".to_string())]
+            );
+        }
+        other => panic!("a resume with the secret, got {other:?}"),
+    }
+}

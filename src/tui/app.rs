@@ -408,11 +408,32 @@ impl App {
                 }
                 let run_id = run.id.clone();
                 let runbook = run.runbook.clone();
-                let ticket = self.ticket();
-                self.live
-                    .push(LiveRun::new(ticket, &runbook, vec![], Purpose::Resume));
-                self.modals.push(Modal::Run(ticket));
-                vec![Intent::Resume { ticket, run_id }]
+                // Secret params were never stored: ask for them again first.
+                let secrets: Vec<_> = self
+                    .runbooks
+                    .list
+                    .iter()
+                    .find(|r| r.name == runbook)
+                    .map(|r| r.params.iter().filter(|p| p.is_secret()).cloned().collect())
+                    .unwrap_or_default();
+                if !secrets.is_empty() {
+                    let info = RunbookInfo {
+                        name: runbook.clone(),
+                        title: format!("Resume run {}: its secret params again", short(&run_id)),
+                        description: String::new(),
+                        tags: vec![],
+                        applies_to: vec![],
+                        params: secrets,
+                        steps: vec![],
+                        source: String::new(),
+                        problem: None,
+                    };
+                    let mut form = Form::new(&info, &[], false);
+                    form.resume_run = Some(run_id);
+                    self.modals.push(Modal::Form(form));
+                    return Vec::new();
+                }
+                self.resume(run_id, runbook, Vec::new())
             }
             Command::VerifyAudit => {
                 self.runs.audit = None;
@@ -605,8 +626,28 @@ impl App {
         Vec::new()
     }
 
+    fn resume(
+        &mut self,
+        run_id: String,
+        runbook: String,
+        params: Vec<(String, String)>,
+    ) -> Vec<Intent> {
+        let ticket = self.ticket();
+        self.live
+            .push(LiveRun::new(ticket, &runbook, vec![], Purpose::Resume));
+        self.modals.push(Modal::Run(ticket));
+        vec![Intent::Resume {
+            ticket,
+            run_id,
+            params,
+        }]
+    }
+
     /// Starts the plan of a filled form; its preview offers to run it.
     fn submit_form(&mut self, form: Form) -> Vec<Intent> {
+        if let (Some(run_id), Ok(params)) = (form.resume_run.clone(), form.values()) {
+            return self.resume(run_id, form.runbook, params);
+        }
         match form.values() {
             Ok(params) => {
                 let ticket = self.ticket();
@@ -1138,8 +1179,13 @@ impl App {
                 self.runs.audit = Some(result);
             }
             Msg::Run { ticket, event } => {
+                let started = matches!(event, crate::runbook::events::RunEvent::RunStarted { .. });
                 if let Some(run) = self.live_run_mut(ticket) {
                     run.apply(&event);
+                }
+                // A new run is in the store now: the Runs screen lists it while it runs.
+                if started && self.screen == Screen::Runs {
+                    return vec![Intent::LoadRuns];
                 }
             }
             Msg::RunError { ticket, error } => {

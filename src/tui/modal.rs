@@ -23,6 +23,8 @@ pub struct Form {
     pub error: Option<String>,
     /// Refresh this app's revisions when the run ends.
     pub refresh_app: Option<String>,
+    /// A resume asking for the run's secret params again (they are never stored).
+    pub resume_run: Option<String>,
 }
 
 impl Form {
@@ -48,6 +50,7 @@ impl Form {
             plan_only,
             error: None,
             refresh_app: None,
+            resume_run: None,
         }
     }
 

@@ -50,9 +50,11 @@ pub enum Intent {
         runbook: String,
         params: Vec<(String, String)>,
     },
+    /// Go on with a stopped run; `params` are its secret params again (never stored).
     Resume {
         ticket: Ticket,
         run_id: String,
+        params: Vec<(String, String)>,
     },
     /// The answer to `Msg::Confirm { id, .. }`.
     Answer {

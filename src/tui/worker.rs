@@ -270,9 +270,11 @@ impl Worker {
                 runbook,
                 params,
             } => self.start_run(ticket, Job::Start { runbook, params }, false),
-            Intent::Resume { ticket, run_id } => {
-                self.start_run(ticket, Job::Resume { run_id }, false)
-            }
+            Intent::Resume {
+                ticket,
+                run_id,
+                params,
+            } => self.start_run(ticket, Job::Resume { run_id, params }, false),
             Intent::Answer { id, answer } => {
                 if let Some(reply) = self.confirmations.lock().remove(&id) {
                     let _ = reply.send(answer);
@@ -379,6 +381,7 @@ enum Job {
     },
     Resume {
         run_id: String,
+        params: Vec<(String, String)>,
     },
 }
 
@@ -461,7 +464,7 @@ impl RunContext {
                     })
                     .await
             }
-            Job::Resume { run_id } => {
+            Job::Resume { run_id, params } => {
                 let record = self
                     .store
                     .run(&run_id)
@@ -475,7 +478,15 @@ impl RunContext {
                     ));
                 }
                 engine
-                    .resume(&record, environment, env_context, ResumeOptions::default())
+                    .resume(
+                        &record,
+                        environment,
+                        env_context,
+                        ResumeOptions {
+                            force_step: None,
+                            params,
+                        },
+                    )
                     .await
             }
         };
