@@ -47,12 +47,13 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// Write the simulator's environment file (endpoints, CA, credentials) here, to look at the
-    /// same cloud with `azdeck env add --from-sim` or other clients while the demo runs.
+    /// same cloud with `azdeck env add NAME --sim-env FILE` or other clients while the demo runs.
     #[arg(long)]
     pub env_out: Option<PathBuf>,
     /// Long-running operations finish in 200 ms (drills and tests).
     #[arg(long)]
     pub fast: bool,
+    /// Theme: dark, light, high-contrast, or a file's name in $XDG_CONFIG_HOME/azdeck/themes.
     #[arg(long)]
     pub theme: Option<String>,
 }
