@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::keyvault::store::VaultSecrets;
 use super::state::{
     Operation, Principal, Resource, ResourceGroup, Settings, State, Subscription, Tenant,
 };
@@ -46,6 +47,9 @@ pub struct Saved {
     settings: Settings,
     unhealthy_images: Vec<String>,
     clock_offset_secs: i64,
+    /// Absent in files written before the Key Vault data plane existed.
+    #[serde(default)]
+    vault_secrets: BTreeMap<String, VaultSecrets>,
 }
 
 impl Saved {
@@ -65,6 +69,7 @@ impl Saved {
         state.settings = self.settings;
         state.unhealthy_images = self.unhealthy_images;
         state.clock_offset = chrono::Duration::seconds(self.clock_offset_secs);
+        state.vault_secrets = self.vault_secrets;
     }
 }
 
@@ -107,6 +112,7 @@ pub fn save(sim: &Sim, dir: &Path) -> Result<(), PersistError> {
             settings: state.settings.clone(),
             unhealthy_images: state.unhealthy_images.clone(),
             clock_offset_secs: state.clock_offset.num_seconds(),
+            vault_secrets: state.vault_secrets.clone(),
         };
         serde_json::to_vec(&saved).unwrap_or_default()
     };
