@@ -53,6 +53,22 @@ pub struct Saved {
 }
 
 impl Saved {
+    fn of(state: &State) -> Saved {
+        Saved {
+            format: FORMAT,
+            tenant: state.tenant.clone(),
+            principals: state.principals.clone(),
+            subscriptions: state.subscriptions.clone(),
+            resource_groups: state.resource_groups.clone(),
+            resources: state.resources.clone(),
+            operations: state.operations.clone(),
+            settings: state.settings.clone(),
+            unhealthy_images: state.unhealthy_images.clone(),
+            clock_offset_secs: state.clock_offset.num_seconds(),
+            vault_secrets: state.vault_secrets.clone(),
+        }
+    }
+
     pub fn into_state(self, state: &mut State) {
         state.tenant = self.tenant;
         state.principals = self.principals;
@@ -101,19 +117,7 @@ pub fn load(dir: &Path) -> Result<Option<Saved>, PersistError> {
 pub fn save(sim: &Sim, dir: &Path) -> Result<(), PersistError> {
     let json = {
         let state = sim.state.lock();
-        let saved = Saved {
-            format: FORMAT,
-            tenant: state.tenant.clone(),
-            principals: state.principals.clone(),
-            subscriptions: state.subscriptions.clone(),
-            resource_groups: state.resource_groups.clone(),
-            resources: state.resources.clone(),
-            operations: state.operations.clone(),
-            settings: state.settings.clone(),
-            unhealthy_images: state.unhealthy_images.clone(),
-            clock_offset_secs: state.clock_offset.num_seconds(),
-            vault_secrets: state.vault_secrets.clone(),
-        };
+        let saved = Saved::of(&state);
         serde_json::to_vec(&saved).unwrap_or_default()
     };
     let path = dir.join(FILE);
@@ -123,4 +127,42 @@ pub fn save(sim: &Sim, dir: &Path) -> Result<(), PersistError> {
         source,
     })?;
     std::fs::rename(&tmp, &path).map_err(|source| PersistError::Write { path, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::keyvault::store::SecretVersion;
+
+    #[test]
+    fn secrets_survive_a_save_and_load() {
+        let mut state = State::default();
+        state
+            .vault_secrets
+            .entry("kv".into())
+            .or_default()
+            .add_version(
+                "db",
+                SecretVersion {
+                    version: "0123456789abcdef0123456789abcdef".into(),
+                    value: "postgresql://x".into(),
+                    content_type: None,
+                    tags: BTreeMap::new(),
+                    enabled: true,
+                    nbf: None,
+                    exp: Some(1),
+                    created: 1,
+                    updated: 1,
+                },
+            );
+        let json = serde_json::to_string(&Saved::of(&state)).unwrap_or_default();
+        let saved: Saved = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        let mut loaded = State::default();
+        saved.into_state(&mut loaded);
+        let db = &loaded.vault_secrets["kv"].live["db"];
+        assert_eq!(
+            db.latest().map(|v| v.value.as_str()),
+            Some("postgresql://x")
+        );
+    }
 }
