@@ -24,7 +24,7 @@ use azdeck::sim::state::Settings;
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::simulator::{status_json, TestSim};
+use support::simulator::{client_for, status_json, token_for, TestSim};
 #[path = "support/swagger.rs"]
 mod swagger;
 use swagger::{Example, Operation, Specs};
@@ -39,6 +39,8 @@ const KEY_VAULT: &str = "2025-05-01";
 const POSTGRES: &str = "2025-08-01";
 const CDN: &str = "2025-06-01";
 const STORAGE: &str = "2025-01-01";
+/// The Key Vault data plane's secrets.json.
+const SECRETS: &str = "7.6";
 
 /// The operations of the specs the simulator implements, by (api-version, operationId). (a) must
 /// exercise each of them successfully, and nothing else may answer 2xx
@@ -157,15 +159,62 @@ const IMPLEMENTED: &[(&str, &[&str])] = &[
             "StorageAccounts_Delete",
         ],
     ),
+    (
+        SECRETS,
+        &[
+            "SetSecret",
+            "GetSecret",
+            "UpdateSecret",
+            "GetSecrets",
+            "GetSecretVersions",
+            "DeleteSecret",
+            "GetDeletedSecret",
+            "GetDeletedSecrets",
+            "RecoverDeletedSecret",
+            "PurgeDeletedSecret",
+        ],
+    ),
 ];
 
 /// Spec examples the simulator cannot honour, by file name, with the reason. Each is printed when
 /// used; an entry no example uses fails the suite, so the list cannot go stale.
-const EXAMPLE_ALLOW_LIST: &[(&str, &str)] = &[(
-    "ResourcesNextPageQuery.json",
-    "its $skipToken is made up (base64 of a joke, not a token any service issued); the simulator \
-     continues only the queries it paged itself and refuses any other token with 400",
-)];
+const EXAMPLE_ALLOW_LIST: &[(&str, &str)] = &[
+    (
+        "ResourcesNextPageQuery.json",
+        "its $skipToken is made up (base64 of a joke, not a token any service issued); the simulator \
+         continues only the queries it paged itself and refuses any other token with 400",
+    ),
+    (
+        "GetDeletedSecret-example.json",
+        "it reads GetDeletedSecretTest as deleted while DeleteSecret-example.json deletes that same \
+         live secret: one seeded world cannot hold both, and the delete is the one replayed",
+    ),
+];
+
+/// The vaults the tests address: the default world's and the specs' examples' `myvault`.
+const VAULTS: &[&str] = &["kv-platform-prod", "kv-platform-dev", "myvault"];
+
+fn is_data_plane(op: &Operation) -> bool {
+    op.file.components().any(|c| c.as_os_str() == "data-plane")
+}
+
+/// `https://{vault}.vault.{domain}:{port}`, the base URL of a data-plane request.
+fn vault_base(sim: &TestSim, vault: &str) -> String {
+    format!(
+        "https://{vault}.{}:{}",
+        sim.env().endpoints.key_vault_dns_suffix,
+        sim.handle.addr.port()
+    )
+}
+
+/// A token for the Key Vault data plane's audience (ARM's is refused there).
+async fn vault_token(sim: &TestSim) -> String {
+    let scope = format!(
+        "https://{}/.default",
+        sim.env().endpoints.key_vault_dns_suffix
+    );
+    token_for(&sim.client, sim.env(), &scope).await
+}
 
 /// The seed of the examples: the resources they name, merged into the default world.
 const EXAMPLES_WORLD: &str = include_str!("worlds/spec-examples.yaml");
@@ -197,7 +246,9 @@ async fn start_sim() -> TestSim {
         token_lifetime_secs: 86_400,
         ..Settings::fast()
     };
-    TestSim::start_with("default", settings).await
+    let mut sim = TestSim::start_with("default", settings).await;
+    sim.client = client_for(sim.env(), sim.handle.addr, VAULTS);
+    sim
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -264,6 +315,8 @@ struct Conformance<'a> {
     /// (api-version, operationId) of every operation answered with a 2xx.
     exercised: BTreeSet<(String, String)>,
     requests: usize,
+    /// Sent instead of the ARM token to `*.vault.*` hosts.
+    vault_token: String,
 }
 
 impl<'a> Conformance<'a> {
@@ -274,6 +327,7 @@ impl<'a> Conformance<'a> {
             violations: Vec::new(),
             exercised: BTreeSet::new(),
             requests: 0,
+            vault_token: String::new(),
         }
     }
 
@@ -297,7 +351,15 @@ impl<'a> Conformance<'a> {
         self.requests += 1;
         let mut req = self.sim.client.request(method, self.sim.url(url));
         if token {
-            req = req.bearer_auth(&self.sim.token);
+            let vault_host = url
+                .strip_prefix("https://")
+                .is_some_and(|r| r.split('/').next().is_some_and(|h| h.contains(".vault.")));
+            let t = if vault_host {
+                &self.vault_token
+            } else {
+                &self.sim.token
+            };
+            req = req.bearer_auth(t);
         }
         for (name, value) in headers {
             req = req.header(*name, *value);
@@ -1136,6 +1198,110 @@ async fn drive_key_vault(c: &mut Conformance<'_>, subs: &[String], sub: &str) {
     .await;
 }
 
+/// The Key Vault secrets data plane (its own host, a token for the vault audience), in kv-platform-dev
+/// where purging is allowed, and the purge protection of kv-platform-prod.
+async fn drive_secrets(c: &mut Conformance<'_>) {
+    let v = SECRETS;
+    c.vault_token = vault_token(c.sim).await;
+    let dev = vault_base(c.sim, "kv-platform-dev");
+    let prod = vault_base(c.sim, "kv-platform-prod");
+    let url = |base: &str, path: &str| with_version(&format!("{base}{path}"), v);
+
+    let secrets = c.list_all(&url(&dev, "/secrets?maxresults=2")).await;
+    if secrets.is_empty() {
+        c.fail("kv-platform-dev lists no secrets".into());
+    }
+    for s in &secrets {
+        if let Some(id) = s["id"].as_str() {
+            c.list_all(&with_version(&format!("{id}/versions"), v))
+                .await;
+        }
+    }
+    let set = url(&dev, "/secrets/conformance-secret");
+    let first = c
+        .expect(
+            Method::PUT,
+            &set,
+            Some(json!({"value": "one", "contentType": "text/plain", "tags": {"purpose": "conformance"}})),
+            &[200],
+        )
+        .await;
+    c.expect(
+        Method::PUT,
+        &set,
+        Some(json!({"value": "two", "attributes": {"enabled": true, "exp": 1_900_000_000}})),
+        &[200],
+    )
+    .await;
+    let versions = c
+        .list_all(&url(
+            &dev,
+            "/secrets/conformance-secret/versions?maxresults=1",
+        ))
+        .await;
+    if versions.len() != 2 {
+        c.fail(format!("two versions set, {} listed", versions.len()));
+    }
+    for item in &versions {
+        if let Some(id) = item["id"].as_str() {
+            c.get(&with_version(id, v)).await;
+        }
+    }
+    if let Some(id) = first.body["id"].as_str() {
+        c.expect(
+            Method::PATCH,
+            &with_version(id, v),
+            Some(json!({"contentType": "application/json", "attributes": {"enabled": false}, "tags": {"state": "off"}})),
+            &[200],
+        )
+        .await;
+        c.expect(Method::GET, &with_version(id, v), None, &[403])
+            .await;
+    }
+    c.expect(
+        Method::GET,
+        &url(
+            &dev,
+            "/secrets/conformance-secret/0123456789abcdef0123456789abcdef",
+        ),
+        None,
+        &[404],
+    )
+    .await;
+    c.expect(
+        Method::PUT,
+        &url(&dev, "/secrets/bad_name"),
+        Some(json!({"value": "x"})),
+        &[400],
+    )
+    .await;
+    c.expect(Method::DELETE, &set, None, &[200]).await;
+    c.expect(Method::PUT, &set, Some(json!({"value": "three"})), &[409])
+        .await;
+    let deleted = url(&dev, "/deletedsecrets/conformance-secret");
+    c.get(&deleted).await;
+    c.list_all(&url(&dev, "/deletedsecrets?maxresults=1")).await;
+    c.expect(
+        Method::POST,
+        &url(&dev, "/deletedsecrets/conformance-secret/recover"),
+        None,
+        &[200],
+    )
+    .await;
+    c.expect(Method::DELETE, &set, None, &[200]).await;
+    c.expect(Method::DELETE, &deleted, None, &[204]).await;
+    c.expect(Method::GET, &deleted, None, &[404]).await;
+    c.expect(Method::DELETE, &set, None, &[404]).await;
+    // Purge protection: the purge is refused.
+    c.expect(
+        Method::DELETE,
+        &url(&prod, "/deletedsecrets/acr-pull-token"),
+        None,
+        &[403],
+    )
+    .await;
+}
+
 async fn drive_postgres(c: &mut Conformance<'_>, subs: &[String], sub: &str) {
     let v = POSTGRES;
     let rg = format!("/subscriptions/{sub}/resourceGroups/rg-platform-prod");
@@ -1403,6 +1569,7 @@ async fn responses_validate_against_the_specs() {
     drive_postgres(&mut c, &subs, &sub).await;
     drive_cdn(&mut c, &subs, &sub).await;
     drive_storage(&mut c, &subs, &sub).await;
+    drive_secrets(&mut c).await;
 
     // "Implemented" must mean exercised here, and what answered 2xx must be declared implemented.
     let implemented = implemented_set();
@@ -1455,6 +1622,7 @@ fn replayed_examples() -> Vec<(&'static Operation, &'static PathBuf)> {
 #[tokio::test]
 async fn spec_examples_replay() {
     let sim = start_sim().await;
+    let kv_token = vault_token(&sim).await;
     let specs = specs();
     let world = examples_world();
     let mut failures = Vec::new();
@@ -1472,7 +1640,19 @@ async fn spec_examples_replay() {
             let req = example.request(specs, op)?;
             let method = Method::from_bytes(req.method.as_bytes()).map_err(|e| e.to_string())?;
             let url = with_version(&req.path, &req.api_version);
-            let resp = sim.send(method, &url, req.body.clone()).await;
+            let resp = if is_data_plane(op) {
+                // Every Key Vault example addresses https://myvault.vault.azure.net/.
+                let mut r = sim
+                    .client
+                    .request(method, format!("{}{url}", vault_base(&sim, "myvault")))
+                    .bearer_auth(&kv_token);
+                if let Some(b) = req.body.clone() {
+                    r = r.json(&b);
+                }
+                r.send().await.map_err(|e| e.to_string())?
+            } else {
+                sim.send(method, &url, req.body.clone()).await
+            };
             let status = resp.status().as_u16();
             let (_, body) = status_json(resp).await;
             let documented: Vec<u16> = example.responses.keys().copied().collect();
@@ -1633,8 +1813,8 @@ fn coverage_table() -> String {
         "\nAlso served, but without a specification in `shared/azure-specs` (so not validated here): \
          Microsoft.App managed environments, Microsoft.ContainerRegistry registries and \
          Microsoft.OperationalInsights workspaces (get, list, create, update, delete), \
-         `GET /metadata/endpoints`, and the Key Vault data plane's 401 challenge (its operations \
-         below are not implemented yet).\n\n",
+         and `GET /metadata/endpoints`. The Key Vault data plane also serves its 401 challenge; \
+         its backup and restore answer 501.\n\n",
     );
     out.push_str(
         "| Provider | api-version | operationId | Method | Path | Implemented | Examples replayed |\n\
@@ -1775,7 +1955,7 @@ async fn unimplemented_operations_are_refused() {
             Err(e) => panic!("cannot build a probe of {}: {e}", op.operation_id),
         };
         let path = with_version(&req.path, &req.api_version);
-        let url = if op.file.components().any(|c| c.as_os_str() == "data-plane") {
+        let url = if is_data_plane(op) {
             format!("{vault}{path}")
         } else {
             path

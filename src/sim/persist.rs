@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::keyvault::store::VaultSecrets;
 use super::state::{
     Operation, Principal, Resource, ResourceGroup, Settings, State, Subscription, Tenant,
 };
@@ -46,9 +47,28 @@ pub struct Saved {
     settings: Settings,
     unhealthy_images: Vec<String>,
     clock_offset_secs: i64,
+    /// Absent in files written before the Key Vault data plane existed.
+    #[serde(default)]
+    vault_secrets: BTreeMap<String, VaultSecrets>,
 }
 
 impl Saved {
+    fn of(state: &State) -> Saved {
+        Saved {
+            format: FORMAT,
+            tenant: state.tenant.clone(),
+            principals: state.principals.clone(),
+            subscriptions: state.subscriptions.clone(),
+            resource_groups: state.resource_groups.clone(),
+            resources: state.resources.clone(),
+            operations: state.operations.clone(),
+            settings: state.settings.clone(),
+            unhealthy_images: state.unhealthy_images.clone(),
+            clock_offset_secs: state.clock_offset.num_seconds(),
+            vault_secrets: state.vault_secrets.clone(),
+        }
+    }
+
     pub fn into_state(self, state: &mut State) {
         state.tenant = self.tenant;
         state.principals = self.principals;
@@ -65,6 +85,7 @@ impl Saved {
         state.settings = self.settings;
         state.unhealthy_images = self.unhealthy_images;
         state.clock_offset = chrono::Duration::seconds(self.clock_offset_secs);
+        state.vault_secrets = self.vault_secrets;
     }
 }
 
@@ -96,18 +117,7 @@ pub fn load(dir: &Path) -> Result<Option<Saved>, PersistError> {
 pub fn save(sim: &Sim, dir: &Path) -> Result<(), PersistError> {
     let json = {
         let state = sim.state.lock();
-        let saved = Saved {
-            format: FORMAT,
-            tenant: state.tenant.clone(),
-            principals: state.principals.clone(),
-            subscriptions: state.subscriptions.clone(),
-            resource_groups: state.resource_groups.clone(),
-            resources: state.resources.clone(),
-            operations: state.operations.clone(),
-            settings: state.settings.clone(),
-            unhealthy_images: state.unhealthy_images.clone(),
-            clock_offset_secs: state.clock_offset.num_seconds(),
-        };
+        let saved = Saved::of(&state);
         serde_json::to_vec(&saved).unwrap_or_default()
     };
     let path = dir.join(FILE);
@@ -117,4 +127,42 @@ pub fn save(sim: &Sim, dir: &Path) -> Result<(), PersistError> {
         source,
     })?;
     std::fs::rename(&tmp, &path).map_err(|source| PersistError::Write { path, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::keyvault::store::SecretVersion;
+
+    #[test]
+    fn secrets_survive_a_save_and_load() {
+        let mut state = State::default();
+        state
+            .vault_secrets
+            .entry("kv".into())
+            .or_default()
+            .add_version(
+                "db",
+                SecretVersion {
+                    version: "0123456789abcdef0123456789abcdef".into(),
+                    value: "postgresql://x".into(),
+                    content_type: None,
+                    tags: BTreeMap::new(),
+                    enabled: true,
+                    nbf: None,
+                    exp: Some(1),
+                    created: 1,
+                    updated: 1,
+                },
+            );
+        let json = serde_json::to_string(&Saved::of(&state)).unwrap_or_default();
+        let saved: Saved = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        let mut loaded = State::default();
+        saved.into_state(&mut loaded);
+        let db = &loaded.vault_secrets["kv"].live["db"];
+        assert_eq!(
+            db.latest().map(|v| v.value.as_str()),
+            Some("postgresql://x")
+        );
+    }
 }

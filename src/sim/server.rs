@@ -201,7 +201,13 @@ async fn handle(
                         let state = sim.state.lock();
                         entra::handle(&state, &sim.identity, &sim.signer, &request, decision.token_lifetime_secs)
                     }
-                    HostRole::Vault(vault) => keyvault::handle(&sim, &request, vault),
+                    HostRole::Vault(vault) => {
+                        let r = keyvault::handle(&sim, &request, vault);
+                        if mutating && r.status.is_success() {
+                            sim.dirty.store(true, Ordering::Release);
+                        }
+                        r
+                    }
                     HostRole::Unknown => ingress::handle(&sim, &request).unwrap_or_else(|| SimResponse::text(
                         StatusCode::MISDIRECTED_REQUEST,
                         format!(

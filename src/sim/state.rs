@@ -244,6 +244,8 @@ pub struct State {
     /// read one snapshot, as Resource Graph's skip tokens do.
     /// Ids of operations still in progress: what each request checks, however many ran before.
     pub pending_operations: Vec<String>,
+    /// Key Vault data plane contents, by lower-case vault name.
+    pub vault_secrets: BTreeMap<String, crate::sim::keyvault::store::VaultSecrets>,
     pub graph_cache: Option<(
         String,
         u64,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::faults::FaultRule;
+use super::keyvault::store::{new_version_id, DeletedSecret, SecretVersion, VaultSecrets};
 use super::providers::containerapps::{AppState, Health, Provisioning, Revision};
 use super::providers::{canonical_type, names, type_info};
 use super::state::{
@@ -139,9 +140,42 @@ pub struct ResourceSpec {
     pub revisions: Vec<RevisionSpec>,
     #[serde(default)]
     pub children: Vec<ResourceSpec>,
+    /// Key vaults: their secrets. Entries with the same name are its versions, oldest first.
+    #[serde(default)]
+    pub secrets: Vec<SecretSpec>,
     /// How long ago it was created, e.g. `90d`, `6h`, `30m`.
     #[serde(default)]
     pub created_ago: Option<String>,
+}
+
+/// One version of a key vault secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretSpec {
+    pub name: String,
+    pub value: String,
+    /// 32 hex digits; a fresh one when absent.
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// How long ago this version was set, e.g. `90d` (default 30 days).
+    #[serde(default)]
+    pub created_ago: Option<String>,
+    /// Expires this long from now, e.g. `5d`.
+    #[serde(default)]
+    pub expires_in: Option<String>,
+    /// The whole secret is soft-deleted at load time (set on any of its entries).
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -514,6 +548,18 @@ fn load_resource(
     if canonical == "Microsoft.App/containerApps" {
         resource.app = Some(build_app(world, spec, &mut resource.body, &subst, now)?);
     }
+    if !spec.secrets.is_empty() {
+        if canonical != "Microsoft.KeyVault/vaults" {
+            return Err(invalid(
+                world,
+                format!("resource {:?}: only key vaults hold secrets", spec.name),
+            ));
+        }
+        let store = seed_secrets(world, &spec.secrets, &subst, now)?;
+        state
+            .vault_secrets
+            .insert(spec.name.to_ascii_lowercase(), store);
+    }
     state.insert_resource(resource);
     for child in &spec.children {
         load_resource(
@@ -527,6 +573,77 @@ fn load_resource(
         )?;
     }
     Ok(())
+}
+
+/// A vault's secrets from its `secrets` entries (placeholders filled in values).
+fn seed_secrets(
+    world: &str,
+    specs: &[SecretSpec],
+    subst: &[(&str, &str)],
+    now: chrono::DateTime<Utc>,
+) -> Result<VaultSecrets, WorldError> {
+    let mut store = VaultSecrets::default();
+    let mut deleted = Vec::new();
+    for s in specs {
+        let bad = |what: &str| invalid(world, format!("secret {:?}: {what}", s.name));
+        if s.name.is_empty()
+            || s.name.len() > 127
+            || !s
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(bad("names are 1-127 letters, digits and hyphens"));
+        }
+        let version = match &s.version {
+            Some(v) if v.len() == 32 && v.chars().all(|c| c.is_ascii_hexdigit()) => {
+                v.to_ascii_lowercase()
+            }
+            Some(_) => return Err(bad("a version is 32 hex digits")),
+            None => new_version_id(),
+        };
+        let ago = |text: &Option<String>, what: &str| match text {
+            None => Ok(None),
+            Some(t) => parse_ago(t)
+                .map(Some)
+                .ok_or_else(|| bad(&format!("{what} {t:?} is not like 90d, 6h or 30m"))),
+        };
+        let created =
+            (now - ago(&s.created_ago, "createdAgo")?.unwrap_or(Duration::days(30))).timestamp();
+        let exp = ago(&s.expires_in, "expiresIn")?.map(|d| (now + d).timestamp());
+        let mut value = Value::String(s.value.clone());
+        substitute(&mut value, subst);
+        store.add_version(
+            &s.name,
+            SecretVersion {
+                version,
+                value: value.as_str().unwrap_or_default().to_string(),
+                content_type: s.content_type.clone(),
+                tags: s.tags.clone(),
+                enabled: s.enabled,
+                nbf: None,
+                exp,
+                created,
+                updated: created,
+            },
+        );
+        if s.deleted {
+            deleted.push(s.name.to_ascii_lowercase());
+        }
+    }
+    for key in deleted {
+        if let Some(secret) = store.live.remove(&key) {
+            store.deleted.insert(
+                key,
+                DeletedSecret {
+                    secret,
+                    deleted_date: now.timestamp(),
+                    scheduled_purge_date: (now + Duration::days(90)).timestamp(),
+                },
+            );
+        }
+    }
+    Ok(store)
 }
 
 fn build_app(
@@ -682,6 +799,7 @@ pub fn generate_large(subs: usize, per_sub: usize, domain: &str) -> WorldFile {
                     identity: None,
                     properties: Some(json!({})),
                     revisions: vec![],
+                    secrets: vec![],
                     children: vec![],
                     created_ago: None,
                 }],
@@ -729,6 +847,7 @@ pub fn generate_large(subs: usize, per_sub: usize, domain: &str) -> WorldFile {
                 identity: None,
                 properties: Some(props),
                 revisions: vec![],
+                secrets: vec![],
                 children: vec![],
                 created_ago: None,
             });
