@@ -462,6 +462,23 @@ impl<'a> Conformance<'a> {
         self.expect(Method::GET, url, None, &[200]).await
     }
 
+    /// A request the spec itself forbids (a value out of its bounds), sent to see the service
+    /// refuse it: the answer must be one of `want` and valid against the operation's `default`.
+    async fn refused(&mut self, method: Method, url: &str, body: Value, want: &[u16]) {
+        let op = self.operation(&method, url);
+        let a = self.raw(method.clone(), url, Some(body)).await;
+        let what = format!("{method} {}", split_url(url).0);
+        if !want.contains(&a.status) {
+            self.fail(format!(
+                "{what}: expected {want:?}, got {}: {}",
+                a.status, a.body
+            ));
+        }
+        if let Some(op) = op {
+            self.validate(op, &what, &a);
+        }
+    }
+
     /// Every item of a list, following `nextLink` (each page validated).
     async fn list_all(&mut self, url: &str) -> Vec<Value> {
         let mut items = Vec::new();
@@ -1474,6 +1491,26 @@ async fn drive_cdn(c: &mut Conformance<'_>, subs: &[String], sub: &str) {
         )
         .await;
     }
+    // Front Door's refusals: an origin priority out of 1–5, a weight out of 1–1000 (400) and a
+    // child of a parent that is not there (404 ParentResourceNotFound), against `default`.
+    for props in [json!({"priority": 0}), json!({"weight": 1001})] {
+        let mut props = props;
+        props["hostName"] = json!("conformance.example.com");
+        c.refused(
+            Method::PUT,
+            &with_version(&format!("{group}/origins/origin-invalid"), v),
+            json!({ "properties": props }),
+            &[400],
+        )
+        .await;
+    }
+    c.expect(
+        Method::PUT,
+        &with_version(&format!("{profile}/originGroups/og-missing/origins/o1"), v),
+        Some(json!({"properties": {"hostName": "conformance.example.com"}})),
+        &[404],
+    )
+    .await;
     for path in [&route, &origin, &group, &endpoint, &profile] {
         let url = with_version(path, v);
         c.lro(Method::DELETE, &url, None, &[200, 202], Outcome::Succeeded)

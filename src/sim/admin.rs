@@ -1,6 +1,6 @@
 //! The simulator's own endpoints under `https://management.{domain}/_sim/`, for tests, drills and
-//! the demo: the request log, fault rules, behaviour settings, the clock, loading world fragments,
-//! and reset. They need the admin token from the environment file.
+//! the demo: the request log, fault rules, region failures, behaviour settings, the clock, loading
+//! world fragments, and reset. They need the admin token from the environment file.
 
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -123,6 +123,24 @@ pub fn handle(sim: &Sim, req: &SimRequest) -> SimResponse {
             state.generation += 1;
             super::arm::lro::settle_due(&mut state);
             SimResponse::ok(json!({ "now": state.now().to_rfc3339() }))
+        }
+        (&Method::GET, ["regions"]) => super::regions::list(&sim.state.lock()),
+        (&Method::POST, ["regions", region, "fail"]) => {
+            let body: Value = if req.body.is_empty() {
+                json!({})
+            } else {
+                match parse_body(req) {
+                    Ok(b) => b,
+                    Err(e) => return e,
+                }
+            };
+            match super::regions::fail(&mut sim.state.lock(), region, &body) {
+                Ok(r) => r,
+                Err(message) => error(StatusCode::BAD_REQUEST, &message),
+            }
+        }
+        (&Method::POST, ["regions", region, "restore"]) => {
+            super::regions::restore(&mut sim.state.lock(), region)
         }
         (&Method::POST, ["world"]) => {
             let text = String::from_utf8_lossy(&req.body);

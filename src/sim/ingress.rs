@@ -39,26 +39,109 @@ enum Target {
 }
 
 pub fn handle(sim: &Sim, req: &SimRequest) -> Option<SimResponse> {
-    let host = req.host.trim_end_matches('.').to_ascii_lowercase();
     let mut state = sim.state.lock();
     // Like every request: operations due by now complete first (a revision provisioned by a
     // PATCH starts serving without an ARM call in between).
     lro::settle_due(&mut state);
+    respond(&mut state, &req.host)
+}
+
+/// The answer to a request for `host`, or `None` when `host` is under no environment's domain.
+/// Front Door forwards to origins through this too.
+pub fn respond(state: &mut State, host: &str) -> Option<SimResponse> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
     let (first, domain) = host.split_once('.')?;
-    let in_environment = state.resources.values().any(|r| {
+    if !in_environment(state, domain) {
+        return None;
+    }
+    let Some((app_id, target)) = find(state, first, domain) else {
+        return Some(not_found());
+    };
+    if app_region_failed(state, &app_id) {
+        return Some(region_down());
+    }
+    Some(answer(state, &app_id, target))
+}
+
+fn in_environment(state: &State, domain: &str) -> bool {
+    state.resources.values().any(|r| {
         r.resource_type.eq_ignore_ascii_case(ENV_TYPE)
             && r.body
                 .pointer("/properties/defaultDomain")
                 .and_then(Value::as_str)
                 .is_some_and(|d| d.eq_ignore_ascii_case(domain))
-    });
-    if !in_environment {
+    })
+}
+
+fn app_region_failed(state: &State, app_id: &str) -> bool {
+    state
+        .resource(app_id)
+        .is_some_and(|a| state.region_failed(a.location()))
+}
+
+/// What a health probe of `host` finds, without moving the app's round robin: `None` when the
+/// simulator serves no app there, else the share (0..=1) of the app's traffic that a healthy,
+/// running revision would answer — 0 when the app's region is down, it is stopped or has no
+/// ingress.
+pub fn probe(state: &State, host: &str) -> Option<f64> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let (first, domain) = host.split_once('.')?;
+    if !in_environment(state, domain) {
         return None;
     }
-    let Some((app_id, target)) = find(&state, first, domain) else {
-        return Some(not_found());
+    let (app_id, target) = find(state, first, domain)?;
+    if app_region_failed(state, &app_id) {
+        return Some(0.0);
+    }
+    let app = state.resource(&app_id)?;
+    let has_ingress = app
+        .body
+        .pointer("/properties/configuration/ingress")
+        .is_some_and(Value::is_object);
+    if !has_ingress || app.app.as_ref().is_none_or(|a| a.stopped) {
+        return Some(0.0);
+    }
+    let weights: Vec<(String, i64)> = match target {
+        Target::App => traffic_weights(state, app),
+        Target::Label(label) => labelled(app, &label).into_iter().map(|r| (r, 1)).collect(),
+        Target::Revision(name) => vec![(name, 1)],
     };
-    Some(answer(&mut state, &app_id, target))
+    let total: i64 = weights.iter().map(|(_, w)| (*w).max(0)).sum();
+    if total <= 0 {
+        return Some(0.0);
+    }
+    let healthy: i64 = weights
+        .iter()
+        .filter(|(name, _)| revision_serves(state, app, name))
+        .map(|(_, w)| (*w).max(0))
+        .sum();
+    Some(healthy as f64 / total as f64)
+}
+
+/// The region an app host name is served from (its app's location).
+pub fn region_of(state: &State, host: &str) -> Option<String> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let (first, domain) = host.split_once('.')?;
+    let (app_id, _) = find(state, first, domain)?;
+    state.resource(&app_id).map(|a| a.location().to_string())
+}
+
+fn revision_serves(state: &State, app: &Resource, name: &str) -> bool {
+    let Some(rev) = app.app.as_ref().and_then(|a| a.revision(name)) else {
+        return false;
+    };
+    let rendered = render_revision(state, app, rev);
+    let props = &rendered["properties"];
+    rev.active && props["runningState"] == "Running" && props["healthState"] == "Healthy"
+}
+
+fn region_down() -> SimResponse {
+    SimResponse::text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        UPSTREAM_FAILURE.to_string(),
+        "text/plain; charset=utf-8",
+    )
+    .with_header("x-azdeck-region-failed", "true".to_string())
 }
 
 /// The app (and how it is addressed) that `name` means under environment domain `domain`.
@@ -191,7 +274,7 @@ fn serve(state: &State, app_id: &str, revision: &str) -> SimResponse {
 /// The `n`-th choice (from 0) of a smooth weighted round robin (nginx's): each revision's credit
 /// grows by its weight, the richest is chosen and pays the total. The sequence repeats every
 /// `total` requests with each revision chosen exactly its weight's times, spread out.
-fn pick(weights: &[(String, i64)], n: u64) -> usize {
+pub fn pick(weights: &[(String, i64)], n: u64) -> usize {
     let total: i64 = weights.iter().map(|(_, w)| *w).sum();
     if total <= 0 {
         return 0;

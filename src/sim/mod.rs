@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod arm;
+pub mod edge;
 pub mod entra;
 pub mod faults;
 pub mod http;
@@ -12,6 +13,7 @@ pub mod ingress;
 pub mod keyvault;
 pub mod persist;
 pub mod providers;
+pub mod regions;
 pub mod reqlog;
 pub mod server;
 pub mod state;

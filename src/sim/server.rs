@@ -18,7 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use super::faults::FaultAction;
 use super::http::{encode_body, PathError, SimRequest, SimResponse};
 use super::reqlog::LoggedRequest;
-use super::{admin, arm, entra, ingress, keyvault, persist, HostRole, Sim};
+use super::{admin, arm, edge, entra, ingress, keyvault, persist, HostRole, Sim};
 
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -208,10 +208,10 @@ async fn handle(
                         }
                         r
                     }
-                    HostRole::Unknown => ingress::handle(&sim, &request).unwrap_or_else(|| SimResponse::text(
+                    HostRole::Unknown => ingress::handle(&sim, &request).or_else(|| edge::handle(&sim, &request)).unwrap_or_else(|| SimResponse::text(
                         StatusCode::MISDIRECTED_REQUEST,
                         format!(
-                            "The simulated Azure serves login.{d}, management.{d}, {{vault}}.vault.{d} and container apps under their environments' domains; '{host}' is none of them.",
+                            "The simulated Azure serves login.{d}, management.{d}, {{vault}}.vault.{d}, container apps under their environments' domains and Front Door endpoints; '{host}' is none of them.",
                             d = sim.identity.domain
                         ),
                         "text/plain; charset=utf-8",

@@ -238,6 +238,11 @@ pub struct State {
     pub graph_quota: HashMap<String, (std::time::Instant, u64)>,
     /// Requests each app's ingress has routed by weight (by app id): the round robin's position.
     pub ingress_served: HashMap<String, u64>,
+    /// Requests each Front Door origin group has routed by weight (by group id).
+    pub afd_served: HashMap<String, u64>,
+    /// Regions made to fail (`/_sim/regions/{region}/fail`), by normalized name: failed from this
+    /// time on the simulator's clock.
+    pub failed_regions: BTreeMap<String, DateTime<Utc>>,
     /// Bumped by every change, so derived results (Resource Graph pages) know when to recompute.
     pub generation: u64,
     /// The last Resource Graph result: (query and scope, generation, table). Pages of one query
@@ -272,6 +277,14 @@ pub fn resource_key(id: &str) -> String {
 impl State {
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now() + self.clock_offset
+    }
+
+    /// Whether `region` (any spelling: `East US`, `eastus`) is down now.
+    pub fn region_failed(&self, region: &str) -> bool {
+        let key = region.to_ascii_lowercase().replace(' ', "");
+        self.failed_regions
+            .get(&key)
+            .is_some_and(|since| *since <= self.now())
     }
 
     pub fn tenant_id(&self) -> &str {

@@ -35,6 +35,8 @@ pub fn served_hosts(domain: &str) -> Vec<String> {
         format!("*.vault.{domain}"),
         format!("*.apps.{domain}"),
         format!("*.azurefd.{domain}"),
+        // Front Door endpoints: `{endpoint}-{hash}.z01.azurefd.{domain}`, as Azure names them.
+        format!("*.z01.azurefd.{domain}"),
         format!("*.postgres.{domain}"),
     ]
 }

@@ -1,9 +1,10 @@
 //! Resource providers of the simulated ARM. `dispatch` checks what every provider request needs
 //! (api-version, known namespace and type, resource group) and hands the request to the provider
-//! that owns the type: Container Apps have behaviour of their own, the other inventory types share
-//! the generic provider.
+//! that owns the type: Container Apps and Front Door have behaviour of their own, the other
+//! inventory types share the generic provider.
 
 pub mod containerapps;
+pub mod frontdoor;
 pub mod generic;
 pub mod graph;
 pub mod kql;
@@ -226,6 +227,9 @@ pub fn dispatch(state: &mut State, ctx: &ArmCtx, path: &ProviderPath) -> SimResp
     if info.canonical.starts_with("Microsoft.App/containerApps") {
         return containerapps::handle(state, ctx, path, info);
     }
+    if info.canonical.starts_with("Microsoft.Cdn/") {
+        return frontdoor::handle(state, ctx, path, info);
+    }
     generic::handle(state, ctx, path, info)
 }
 
@@ -249,6 +253,7 @@ pub fn complete_operation(state: &mut State, op: &Operation) {
     }
     if op.effect != Effect::DeleteResource {
         generic::set_provisioning_state(state, &op.resource_id, "Succeeded");
+        frontdoor::set_deployment_status(state, &op.resource_id, "Succeeded");
     }
 }
 
@@ -267,7 +272,10 @@ pub fn fail_operation(state: &mut State, op: &Operation) {
                 rg.provisioning_state = "Succeeded".into();
             }
         }
-        _ => generic::set_provisioning_state(state, &op.resource_id, "Failed"),
+        _ => {
+            generic::set_provisioning_state(state, &op.resource_id, "Failed");
+            frontdoor::set_deployment_status(state, &op.resource_id, "Failed");
+        }
     }
 }
 

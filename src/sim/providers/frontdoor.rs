@@ -1,0 +1,256 @@
+//! Azure Front Door Standard/Premium (`Microsoft.Cdn`, api-version 2025-06-01): profiles and their
+//! children (afdEndpoints, originGroups, origins, routes). Storage, paging, ETags and the
+//! long-running operations are the generic provider's; this module adds what the service checks
+//! and computes: origin `priority` (1–5) and `weight` (1–1000), `enabledState` values, a parent
+//! that must exist (`ParentResourceNotFound`), read-only fields (the endpoint's `hostName`,
+//! `frontDoorId`, parent names) and `deploymentStatus`, which follows the operation.
+
+use http::{Method, StatusCode};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{generic, TypeInfo};
+use crate::sim::arm::{ArmCtx, ProviderPath};
+use crate::sim::http::{Body, SimResponse};
+use crate::sim::state::State;
+
+pub const PROFILE: &str = "Microsoft.Cdn/profiles";
+pub const ENDPOINT: &str = "Microsoft.Cdn/profiles/afdEndpoints";
+pub const ORIGIN_GROUP: &str = "Microsoft.Cdn/profiles/originGroups";
+pub const ORIGIN: &str = "Microsoft.Cdn/profiles/originGroups/origins";
+pub const ROUTE: &str = "Microsoft.Cdn/profiles/afdEndpoints/routes";
+
+/// The service's defaults for an origin without them.
+const DEFAULT_PRIORITY: i64 = 1;
+const DEFAULT_WEIGHT: i64 = 50;
+
+pub fn handle(
+    state: &mut State,
+    ctx: &ArmCtx,
+    path: &ProviderPath,
+    info: &TypeInfo,
+) -> SimResponse {
+    let writes = matches!(ctx.req.method, Method::PUT | Method::PATCH);
+    if !writes || path.is_collection() || path.action.is_some() {
+        return generic::handle(state, ctx, path, info);
+    }
+    let body = match ctx.req.json_object_body() {
+        Ok(b) => b,
+        Err(e) => return e,
+    };
+    if let Err(e) = validate(info.canonical, &body) {
+        return e;
+    }
+    let id = path.resource_id(info.canonical);
+    if ctx.req.method == Method::PUT {
+        if let Some(e) = missing_parent(state, path, &id) {
+            return e;
+        }
+    }
+    let before = state.resource(&id).map(|r| r.body.clone());
+    let mut resp = generic::handle(state, ctx, path, info);
+    if !resp.status.is_success() {
+        return resp;
+    }
+    let domain = ctx
+        .req
+        .host
+        .split_once('.')
+        .map(|(_, d)| d)
+        .unwrap_or_default();
+    fill_read_only(state, info.canonical, &id, before.as_ref(), domain);
+    // The answer shows what is stored now (read-only fields included).
+    if matches!(resp.body, Body::Json(_)) {
+        if let Some(r) = state.resource(&id) {
+            resp.body = Body::Json(generic::render(r));
+        }
+    }
+    resp
+}
+
+/// Checks the writable properties Front Door constrains. Azure answers these with
+/// `400 BadRequest` (the spec's examples show no other code); see docs/SIMULATOR.md.
+fn validate(canonical: &str, body: &Map<String, Value>) -> Result<(), SimResponse> {
+    let Some(props) = body.get("properties").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    if let Some(v) = props.get("enabledState").filter(|v| !v.is_null()) {
+        if !matches!(v.as_str(), Some("Enabled" | "Disabled")) {
+            return Err(bad_request(&format!(
+                "The value '{v}' of property 'enabledState' is invalid: it must be 'Enabled' or 'Disabled'."
+            )));
+        }
+    }
+    if canonical.eq_ignore_ascii_case(ORIGIN) {
+        in_range(props, "priority", 1, 5)?;
+        in_range(props, "weight", 1, 1000)?;
+    }
+    Ok(())
+}
+
+fn in_range(props: &Map<String, Value>, key: &str, min: i64, max: i64) -> Result<(), SimResponse> {
+    match props.get(key) {
+        None | Some(Value::Null) => Ok(()),
+        Some(v) => match v.as_i64() {
+            Some(n) if (min..=max).contains(&n) => Ok(()),
+            _ => Err(bad_request(&format!(
+                "The value '{v}' of property '{key}' is out of range: it must be an integer between {min} and {max}."
+            ))),
+        },
+    }
+}
+
+fn bad_request(message: &str) -> SimResponse {
+    SimResponse::arm_error(StatusCode::BAD_REQUEST, "BadRequest", message)
+}
+
+/// ARM's answer to a PUT of a nested resource whose parent is not there.
+fn missing_parent(state: &State, path: &ProviderPath, id: &str) -> Option<SimResponse> {
+    if path.names.len() < 2 {
+        return None;
+    }
+    let parent_id = id.rsplitn(3, '/').nth(2).unwrap_or_default();
+    if state.resource(parent_id).is_some() {
+        return None;
+    }
+    let parent_name = path.names.get(path.names.len() - 2)?;
+    Some(SimResponse::arm_error(
+        StatusCode::NOT_FOUND,
+        "ParentResourceNotFound",
+        &format!(
+            "Can not perform requested operation on nested resource. Parent resource '{parent_name}' not found."
+        ),
+    ))
+}
+
+/// The endpoint host name Azure would give `{endpoint}` (`{endpoint}-{hash}.z01.azurefd.net`):
+/// the hash is stable per endpoint id, so a deleted and recreated endpoint keeps its name, as
+/// with `autoGeneratedDomainNameLabelScope: TenantReuse`.
+pub fn endpoint_host_name(endpoint_id: &str, name: &str, domain: &str) -> String {
+    let digest = Sha256::digest(endpoint_id.to_ascii_lowercase().as_bytes());
+    let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hash}.z01.azurefd.{domain}", name.to_ascii_lowercase())
+}
+
+/// Sets the fields the service owns after a PUT or PATCH: clients' values for them are ignored.
+fn fill_read_only(
+    state: &mut State,
+    canonical: &str,
+    id: &str,
+    before: Option<&Value>,
+    domain: &str,
+) {
+    let kept = |key: &str| {
+        before
+            .and_then(|b| b.pointer(&format!("/properties/{key}")))
+            .cloned()
+    };
+    let names: Vec<String> = id
+        .split('/')
+        .skip(8)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    let Some(r) = state.resource_mut(id) else {
+        return;
+    };
+    let name = r.name().to_string();
+    let Some(props) = r.body.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let canonical = canonical.to_ascii_lowercase();
+    if canonical != PROFILE.to_ascii_lowercase() {
+        props.insert("deploymentStatus".into(), json!("NotStarted"));
+    }
+    let mut set_default = |key: &str, value: Value| {
+        if props.get(key).is_none_or(Value::is_null) {
+            props.insert(key.into(), value);
+        }
+    };
+    match canonical.as_str() {
+        c if c == PROFILE.to_ascii_lowercase() => {
+            let front_door_id =
+                kept("frontDoorId").unwrap_or_else(|| json!(uuid::Uuid::new_v4().to_string()));
+            props.insert("frontDoorId".into(), front_door_id);
+            props.insert("resourceState".into(), json!("Active"));
+        }
+        c if c == ENDPOINT.to_ascii_lowercase() => {
+            set_default("enabledState", json!("Enabled"));
+            let host =
+                kept("hostName").unwrap_or_else(|| json!(endpoint_host_name(id, &name, domain)));
+            props.insert("hostName".into(), host);
+            props.insert("profileName".into(), json!(names.first()));
+        }
+        c if c == ORIGIN_GROUP.to_ascii_lowercase() => {
+            props.insert("profileName".into(), json!(names.first()));
+        }
+        c if c == ORIGIN.to_ascii_lowercase() => {
+            set_default("enabledState", json!("Enabled"));
+            set_default("priority", json!(DEFAULT_PRIORITY));
+            set_default("weight", json!(DEFAULT_WEIGHT));
+            props.insert("originGroupName".into(), json!(names.get(1)));
+        }
+        c if c == ROUTE.to_ascii_lowercase() => {
+            set_default("enabledState", json!("Enabled"));
+            props.insert("endpointName".into(), json!(names.get(1)));
+        }
+        _ => {}
+    }
+}
+
+/// A finished operation has deployed the change to the edge (or failed to).
+pub fn set_deployment_status(state: &mut State, id: &str, status: &str) {
+    let Some(r) = state.resource_mut(id) else {
+        return;
+    };
+    if !r.resource_type.starts_with("Microsoft.Cdn/") {
+        return;
+    }
+    if let Some(props) = r.body.get_mut("properties").and_then(Value::as_object_mut) {
+        if props.contains_key("deploymentStatus") {
+            props.insert("deploymentStatus".into(), json!(status));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_priority_and_weight_are_bounded() {
+        let body = |p: Value| {
+            json!({ "properties": p })
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        };
+        for bad in [
+            json!({"priority": 0}),
+            json!({"priority": 6}),
+            json!({"weight": 0}),
+            json!({"weight": 1001}),
+            json!({"weight": "ten"}),
+            json!({"enabledState": "On"}),
+        ] {
+            assert!(validate(ORIGIN, &body(bad.clone())).is_err(), "{bad}");
+        }
+        assert!(validate(ORIGIN, &body(json!({"priority": 5, "weight": 1000}))).is_ok());
+        assert!(validate(ORIGIN, &body(json!({"priority": 1, "weight": 1}))).is_ok());
+    }
+
+    #[test]
+    fn endpoint_host_names_are_stable_and_azure_shaped() {
+        let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Cdn/profiles/p/afdEndpoints/Chat";
+        let a = endpoint_host_name(id, "Chat", "azdeck.localhost");
+        assert_eq!(
+            a,
+            endpoint_host_name(&id.to_uppercase(), "chat", "azdeck.localhost")
+        );
+        assert!(
+            a.starts_with("chat-") && a.ends_with(".z01.azurefd.azdeck.localhost"),
+            "{a}"
+        );
+        assert_eq!(a.split('.').next().map(str::len), Some("chat-".len() + 16));
+    }
+}
