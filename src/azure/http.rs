@@ -56,7 +56,8 @@ pub async fn record_calls<F: Future>(sink: CallSink, future: F) -> F::Output {
     CALL_SINK.scope(sink, future).await
 }
 
-fn report_call(record: CallRecord) {
+/// Reports a call to the run recording it, if any (also used by the Key Vault client's policy).
+pub(crate) fn report_call(record: CallRecord) {
     let _ = CALL_SINK.try_with(|sink| sink(record));
 }
 
@@ -279,6 +280,7 @@ impl CachedToken {
 }
 
 pub struct Pipeline {
+    cloud: Cloud,
     http: reqwest::Client,
     base: url::Url,
     scope: String,
@@ -300,6 +302,7 @@ impl Pipeline {
         let base = url::Url::parse(&cloud.resource_manager)
             .map_err(|_| ClientError::Url(cloud.resource_manager.clone()))?;
         Ok(Self {
+            cloud: cloud.clone(),
             http,
             base,
             scope: cloud.arm_scope(),
@@ -324,6 +327,16 @@ impl Pipeline {
 
     pub fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// The cloud this pipeline talks to (data-plane clients need its endpoints).
+    pub fn cloud(&self) -> &Cloud {
+        &self.cloud
+    }
+
+    /// The token source, for data-plane clients that ask for other audiences (Key Vault).
+    pub fn tokens(&self) -> Arc<dyn TokenSource> {
+        self.tokens.clone()
     }
 
     /// The cloud's HTTP client (its CA, its name resolution), for requests that are not ARM calls

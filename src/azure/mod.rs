@@ -7,6 +7,7 @@ pub mod containerapps;
 pub mod error;
 pub mod http;
 pub mod inventory;
+pub mod keyvault;
 pub mod lro;
 pub mod paging;
 pub mod resources;

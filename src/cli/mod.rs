@@ -78,6 +78,8 @@ pub enum Command {
     Revisions(read::RevisionsArgs),
     /// Any resource by id, as JSON.
     Show(read::ShowArgs),
+    /// A Key Vault's secrets (or one secret's versions): properties and expiry, never values.
+    Secrets(read::SecretsArgs),
     /// Run a runbook: plan, confirm, change, checkpoint (exit codes in the README).
     Run(run::RunArgs),
     /// Show what a runbook would do (REST calls, before → after) without changing anything.
@@ -118,6 +120,7 @@ pub fn main() -> ExitCode {
             Command::Inventory(args) => read::inventory(args, cli.config.as_deref()).await,
             Command::Revisions(args) => read::revisions(args, cli.config.as_deref()).await,
             Command::Show(args) => read::show(args, cli.config.as_deref()).await,
+            Command::Secrets(args) => read::secrets(args, cli.config.as_deref()).await,
             Command::Run(args) => run::run(args, cli.config.as_deref()).await,
             Command::Plan(args) => run::plan(args, cli.config.as_deref()).await,
             Command::Resume(args) => run::resume(args, cli.config.as_deref()).await,

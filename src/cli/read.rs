@@ -1,8 +1,10 @@
-//! Headless reads: `azdeck inventory`, `azdeck revisions APP`, `azdeck show RESOURCE_ID`.
+//! Headless reads: `azdeck inventory`, `azdeck revisions APP`, `azdeck show RESOURCE_ID`,
+//! `azdeck secrets VAULT` (properties only: values are never read).
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 
@@ -10,6 +12,7 @@ use super::{exit, CliError};
 use crate::azure::containerapps::{ContainerApps, Revision};
 use crate::azure::http::ClientError;
 use crate::azure::inventory;
+use crate::azure::keyvault::{KeyVaultClient, KeyVaultError, SecretProperties};
 use crate::azure::resources::{self, InventoryItem, ResourceId};
 use crate::azure::session::{Session, SessionError};
 use crate::azure::{containerapps, error::AzureError};
@@ -43,6 +46,19 @@ pub struct RevisionsArgs {
     /// Include inactive revisions.
     #[arg(long)]
     pub all: bool,
+    #[arg(long, short, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    /// The vault's name (`https://{name}.{the cloud's Key Vault suffix}/`).
+    pub vault: String,
+    #[arg(long)]
+    pub env: Option<String>,
+    /// The versions of this secret instead of the vault's secrets.
+    #[arg(long, value_name = "NAME")]
+    pub versions: Option<String>,
     #[arg(long, short, value_enum, default_value_t = Output::Table)]
     pub output: Output,
 }
@@ -317,9 +333,140 @@ pub async fn show(args: ShowArgs, config_path: Option<&Path>) -> Result<u8, CliE
     Ok(exit::OK)
 }
 
+/// "in 5 days", "EXPIRED", or nothing: rounded to the nearest day, so a secret set to expire in
+/// five days still reads "in 5 days" a few seconds later.
+pub fn expiry_note(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    let Some(exp) = expires else {
+        return String::new();
+    };
+    let secs = (exp - now).num_seconds();
+    if secs <= 0 {
+        return "EXPIRED".into();
+    }
+    match (secs + 43_200) / 86_400 {
+        0 => "in <1 day".into(),
+        1 => "in 1 day".into(),
+        n => format!("in {n} days"),
+    }
+}
+
+fn date(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+pub async fn secrets(args: SecretsArgs, config_path: Option<&Path>) -> Result<u8, CliError> {
+    let session = connect(config_path, args.env.as_deref())?;
+    let kv = KeyVaultClient::for_vault(&session.pipeline, &args.vault).map_err(CliError::usage)?;
+    let mut items = match &args.versions {
+        Some(name) => kv.list_versions(name).await,
+        None => kv.list_secrets().await,
+    }
+    .map_err(|e| match e {
+        KeyVaultError::Name(_) | KeyVaultError::VaultUrl(_) | KeyVaultError::ForeignHost { .. } => {
+            CliError::usage(e)
+        }
+        other => azure(other),
+    })?;
+    if args.versions.is_none() {
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    let now = Utc::now();
+    let mut out = std::io::stdout().lock();
+    let row = |p: &SecretProperties| {
+        serde_json::json!({
+            "name": p.name,
+            "version": p.version,
+            "id": p.id,
+            "enabled": p.enabled,
+            "created": p.created,
+            "updated": p.updated,
+            "expires": p.expires,
+            "expiresIn": expiry_note(p.expires, now),
+            "notBefore": p.not_before,
+            "contentType": p.content_type,
+            "tags": p.tags,
+            "managed": p.managed,
+        })
+    };
+    match args.output {
+        Output::Json => {
+            let rows: Vec<Value> = items.iter().map(row).collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            )
+            .map_err(CliError::io)?;
+        }
+        Output::Jsonl => {
+            for p in &items {
+                writeln!(out, "{}", row(p)).map_err(CliError::io)?;
+            }
+        }
+        Output::Table => {
+            let first = if args.versions.is_some() {
+                "VERSION"
+            } else {
+                "NAME"
+            };
+            writeln!(
+                out,
+                "{first:<40} {:<7} {:<30} {:<16} CONTENT TYPE",
+                "ENABLED", "EXPIRES", "UPDATED"
+            )
+            .map_err(CliError::io)?;
+            for p in &items {
+                let key = if args.versions.is_some() {
+                    p.version.as_deref().unwrap_or("")
+                } else {
+                    &p.name
+                };
+                let expires = match p.expires {
+                    Some(e) => format!("{} ({})", e.format("%Y-%m-%d"), expiry_note(Some(e), now)),
+                    None => String::new(),
+                };
+                writeln!(
+                    out,
+                    "{:<40} {:<7} {:<30} {:<16} {}",
+                    cell(key, 40),
+                    match p.enabled {
+                        Some(false) => "no",
+                        _ => "yes",
+                    },
+                    cell(&expires, 30),
+                    date(p.updated),
+                    cell(p.content_type.as_deref().unwrap_or(""), 40)
+                )
+                .map_err(CliError::io)?;
+            }
+            let what = if args.versions.is_some() {
+                "versions"
+            } else {
+                "secrets"
+            };
+            writeln!(out, "{} {what}", items.len()).map_err(CliError::io)?;
+        }
+    }
+    Ok(exit::OK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_reads_in_days_rounded() {
+        let now = Utc::now();
+        let d = chrono::Duration::days;
+        assert_eq!(expiry_note(None, now), "");
+        assert_eq!(
+            expiry_note(Some(now + d(5) - chrono::Duration::seconds(3)), now),
+            "in 5 days"
+        );
+        assert_eq!(expiry_note(Some(now + d(1)), now), "in 1 day");
+        assert_eq!(expiry_note(Some(now - d(1)), now), "EXPIRED");
+    }
 
     #[test]
     fn cells_are_inert_and_bounded() {

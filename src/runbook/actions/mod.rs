@@ -2,6 +2,7 @@
 
 mod containerapp;
 mod control;
+mod keyvault;
 mod probe;
 
 use super::action::Registry;
@@ -10,4 +11,5 @@ pub fn register_all(registry: &mut Registry) {
     control::register(registry);
     containerapp::register(registry);
     probe::register(registry);
+    keyvault::register(registry);
 }
