@@ -312,6 +312,13 @@ fn demo_rolls_back_the_unhealthy_app_in_the_protected_environment() {
             .iter()
             .any(|r| is_webserver_row(r) && r.contains("UNHEALTHY"))
     });
+    // The vault's badge comes through the Key Vault data plane (challenge, token, list):
+    // `newsapi-api-key` expires in 5 days in the demo world.
+    tui.wait_until("kv-platform-prod with its EXPIRING badge", |t| {
+        t.rows()
+            .iter()
+            .any(|r| r.contains("kv-platform-prod") && r.contains("EXPIRING"))
+    });
 
     // 2. Filter, keep the filter, select the app's row, open its revisions.
     tui.send("/");

@@ -2258,13 +2258,35 @@ fn start_loads_inventory_and_runs_and_the_first_frame_says_loading() {
     assert!(text.contains("loading 1200…"), "{text}");
     assert!(app.animating());
     let intents = app.handle_msg(Msg::Inventory(Ok(Arc::new(items()))));
+    let vault = rid("Microsoft.KeyVault/vaults", "kv-platform-prod");
     assert_eq!(
         intents,
-        vec![Intent::LoadAppHealth {
-            app_ids: vec![app_id(), rid(APP_TYPE, "chat-api")]
-        }]
+        vec![
+            Intent::LoadAppHealth {
+                app_ids: vec![app_id(), rid(APP_TYPE, "chat-api")]
+            },
+            Intent::LoadVaultExpiry {
+                vaults: vec![(vault.clone(), "kv-platform-prod".to_string())]
+            }
+        ]
     );
     assert!(!app.animating());
+    // A vault with a secret expiring soon gets its badge; one with none stays quiet.
+    app.handle_msg(Msg::VaultExpiry {
+        vault_id: vault.clone(),
+        expiring: 1,
+    });
+    let text = screen(&mut app);
+    let row = text
+        .lines()
+        .find(|l| l.contains("kv-platform-prod"))
+        .unwrap_or_default();
+    assert!(row.contains("EXPIRING"), "{text}");
+    app.handle_msg(Msg::VaultExpiry {
+        vault_id: vault,
+        expiring: 0,
+    });
+    assert!(!screen(&mut app).contains("EXPIRING"));
 }
 
 #[test]

@@ -1109,10 +1109,16 @@ impl App {
             Msg::Inventory(Ok(items)) => {
                 self.inventory.set_items(items);
                 let app_ids = self.inventory.app_ids();
-                // Badges for apps: a bounded number of reads, in the background.
+                let vaults = self.inventory.vaults();
+                let mut intents = Vec::new();
+                // Badges: a bounded number of reads, in the background.
                 if !app_ids.is_empty() && app_ids.len() <= 200 {
-                    return vec![Intent::LoadAppHealth { app_ids }];
+                    intents.push(Intent::LoadAppHealth { app_ids });
                 }
+                if !vaults.is_empty() && vaults.len() <= 50 {
+                    intents.push(Intent::LoadVaultExpiry { vaults });
+                }
+                return intents;
             }
             Msg::Inventory(Err(e)) => {
                 self.inventory.loading = false;
@@ -1120,6 +1126,9 @@ impl App {
                 self.notify(Level::Error, format!("inventory: {e}"));
             }
             Msg::AppHealth { app_id, healthy } => self.inventory.set_health(&app_id, healthy),
+            Msg::VaultExpiry { vault_id, expiring } => {
+                self.inventory.set_vault_expiry(&vault_id, expiring)
+            }
             Msg::Revisions { app_id, result } => {
                 if self.revisions.app_id.as_deref() != Some(app_id.as_str()) {
                     return Vec::new();

@@ -11,6 +11,7 @@ use super::fuzzy::Fuzzy;
 use crate::azure::resources::InventoryItem;
 
 pub const CONTAINER_APP: &str = "Microsoft.App/containerApps";
+pub const KEY_VAULT: &str = "Microsoft.KeyVault/vaults";
 
 /// Between the fields of a filter haystack: each filter atom matches within one field.
 const FIELD_SEP: char = '\u{1f}';
@@ -22,6 +23,8 @@ pub enum Badge {
     Failed,
     Unhealthy,
     Stopped,
+    /// A Key Vault with secrets expired or expiring soon.
+    Expiring,
 }
 
 impl Badge {
@@ -30,6 +33,7 @@ impl Badge {
             Badge::Failed => "FAILED",
             Badge::Unhealthy => "UNHEALTHY",
             Badge::Stopped => "STOPPED",
+            Badge::Expiring => "EXPIRING",
         }
     }
 }
@@ -64,6 +68,8 @@ pub struct InventoryState {
     pub detail_json: Option<(String, Result<Value, String>)>,
     /// Apps whose serving revisions are not all healthy (false) or are (true).
     pub app_health: HashMap<String, bool>,
+    /// Secrets expired or expiring soon, per vault id (lower case).
+    pub vault_expiry: HashMap<String, usize>,
     fuzzy: Fuzzy,
 }
 
@@ -138,11 +144,32 @@ impl InventoryState {
         {
             return Some(Badge::Stopped);
         }
+        if self
+            .vault_expiry
+            .get(&item.id.to_ascii_lowercase())
+            .is_some_and(|n| *n > 0)
+        {
+            return Some(Badge::Expiring);
+        }
         None
     }
 
     pub fn set_health(&mut self, app_id: &str, healthy: bool) {
         self.app_health.insert(app_id.to_ascii_lowercase(), healthy);
+    }
+
+    pub fn set_vault_expiry(&mut self, vault_id: &str, expiring: usize) {
+        self.vault_expiry
+            .insert(vault_id.to_ascii_lowercase(), expiring);
+    }
+
+    /// The Key Vaults (id, name) whose secrets the badges need.
+    pub fn vaults(&self) -> Vec<(String, String)> {
+        self.items
+            .iter()
+            .filter(|i| i.resource_type.eq_ignore_ascii_case(KEY_VAULT))
+            .map(|i| (i.id.clone(), i.name.clone()))
+            .collect()
     }
 
     /// The container apps whose health the badges need.
@@ -350,6 +377,12 @@ mod tests {
         assert_eq!(s.badge(&web), None);
         s.set_health(&web.id.to_uppercase(), false);
         assert_eq!(s.badge(&web), Some(Badge::Unhealthy));
+        let vault = item("kv-prod", KEY_VAULT);
+        assert_eq!(s.badge(&vault), None);
+        s.set_vault_expiry(&vault.id, 0);
+        assert_eq!(s.badge(&vault), None, "nothing expiring: no badge");
+        s.set_vault_expiry(&vault.id, 2);
+        assert_eq!(s.badge(&vault), Some(Badge::Expiring));
         assert_eq!(s.app_ids().len(), 2);
     }
 

@@ -12,6 +12,9 @@ use crate::runbook::confirm::{ConfirmRequest, Confirmation};
 use crate::runbook::events::RunEvent;
 use crate::store::{AuditEvent, AuditReport, RunRecord, StepRecord};
 
+/// A secret expiring within this many days earns its vault a badge.
+pub const EXPIRY_WARNING_DAYS: i64 = 7;
+
 /// A run started from this UI, numbered before the engine gives it a run id.
 pub type Ticket = u64;
 
@@ -28,6 +31,10 @@ pub enum Intent {
     /// Health of these apps' serving revisions (inventory badges), a few at a time.
     LoadAppHealth {
         app_ids: Vec<String>,
+    },
+    /// How many secrets of these Key Vaults (id, name) expire soon (inventory badges).
+    LoadVaultExpiry {
+        vaults: Vec<(String, String)>,
     },
     /// The resource's JSON for the detail pane.
     LoadDetail {
@@ -120,6 +127,11 @@ pub enum Msg {
     AppHealth {
         app_id: String,
         healthy: bool,
+    },
+    /// Enabled secrets of a vault that have expired or expire within `EXPIRY_WARNING_DAYS`.
+    VaultExpiry {
+        vault_id: String,
+        expiring: usize,
     },
     Detail {
         id: String,

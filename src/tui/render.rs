@@ -348,6 +348,7 @@ impl App {
                                 Badge::Failed => Role::BadgeFailed,
                                 Badge::Unhealthy => Role::BadgeUnhealthy,
                                 Badge::Stopped => Role::BadgeStopped,
+                                Badge::Expiring => Role::BadgeExpiring,
                             }),
                         )),
                         None => Cell::from(""),
@@ -472,6 +473,21 @@ impl App {
             if let Some(b) = self.inventory.badge(item) {
                 lines.push(Line::styled(
                     format!("needs a look: {}", b.label()),
+                    self.style(Role::Warn),
+                ));
+            }
+            if let Some(n) = self
+                .inventory
+                .vault_expiry
+                .get(&item.id.to_ascii_lowercase())
+                .filter(|n| **n > 0)
+            {
+                lines.push(Line::styled(
+                    format!(
+                        "{n} secret(s) expired or expiring within {} days (azdeck secrets {})",
+                        super::msg::EXPIRY_WARNING_DAYS,
+                        cell(&item.name, 40)
+                    ),
                     self.style(Role::Warn),
                 ));
             }

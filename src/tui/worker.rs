@@ -16,6 +16,7 @@ use super::msg::{AppRevisions, EnvSummary, Headroom, Intent, Msg, RunDetail, Tic
 use crate::azure::containerapps::ContainerApps;
 use crate::azure::http::http_client;
 use crate::azure::inventory;
+use crate::azure::keyvault::KeyVaultClient;
 use crate::azure::resources::{self, ResourceId};
 use crate::azure::session::Session;
 use crate::runbook::action::Registry;
@@ -36,6 +37,7 @@ const HEALTH_CONCURRENCY: usize = 4;
 enum View {
     Inventory,
     AppHealth,
+    VaultExpiry,
     Revisions,
     Detail,
     Runs,
@@ -182,6 +184,39 @@ impl Worker {
                         if let (Ok(app), Ok(revisions)) = (app, revisions) {
                             let healthy = serving_healthy(&app, &revisions);
                             let _ = tx.send(Msg::AppHealth { app_id, healthy });
+                        }
+                    }
+                });
+            }
+            Intent::LoadVaultExpiry { vaults } => {
+                let session = self.session();
+                let tx = self.tx.clone();
+                self.replace(View::VaultExpiry, async move {
+                    let session = &session;
+                    let soon = chrono::Utc::now()
+                        + chrono::Duration::days(super::msg::EXPIRY_WARNING_DAYS);
+                    let mut checks = futures::stream::iter(vaults)
+                        .map(|(vault_id, name)| async move {
+                            let secrets = match KeyVaultClient::for_vault(&session.pipeline, &name)
+                            {
+                                Ok(client) => client.list_secrets().await,
+                                Err(e) => Err(e),
+                            };
+                            (vault_id, name, secrets)
+                        })
+                        .buffer_unordered(HEALTH_CONCURRENCY);
+                    while let Some((vault_id, name, secrets)) = checks.next().await {
+                        match secrets {
+                            Ok(secrets) => {
+                                let expiring = secrets
+                                    .iter()
+                                    .filter(|s| s.enabled != Some(false))
+                                    .filter(|s| s.expires.is_some_and(|e| e <= soon))
+                                    .count();
+                                let _ = tx.send(Msg::VaultExpiry { vault_id, expiring });
+                            }
+                            // No data-plane access (RBAC, network) is common: no badge, a log line.
+                            Err(e) => tracing::info!(vault = %name, error = %e, "cannot list the vault's secrets"),
                         }
                     }
                 });
