@@ -7,15 +7,11 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use azdeck::azure::auth::{build_credential, CredentialKind, CredentialSettings, CredentialTokens};
-use azdeck::azure::cloud::Cloud;
-use azdeck::azure::http::{http_client, Pipeline};
-use azdeck::config;
+use azdeck::azure::http::Pipeline;
 use azdeck::runbook::action::{
     ActionContext, ActionError, Check, EnvironmentInfo, Plan, Registry, KNOWN_AFTER_APPLY,
 };
 use azdeck::runbook::confirm::Headless;
-use azure_core::credentials::Secret;
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::simulator::{header, TestSim};
@@ -40,31 +36,7 @@ struct Harness {
 impl Harness {
     async fn start() -> Harness {
         let sim = TestSim::start().await;
-        let (custom, _) = config::from_sim(sim.env());
-        let cloud = Cloud::custom("sim", &custom).expect("the simulator is a custom cloud");
-        let http = http_client(&cloud).expect("HTTP client");
-        let credential = build_credential(
-            CredentialSettings {
-                cloud: cloud.clone(),
-                tenant_id: Some(sim.env().tenant_id.clone()),
-                kind: CredentialKind::ClientSecret {
-                    client_id: Some(sim.env().service_principal.client_id.clone()),
-                },
-                secret: Some(Secret::from(
-                    sim.env().service_principal.client_secret.clone(),
-                )),
-                retry: None,
-            },
-            http.clone(),
-        )
-        .expect("credential");
-        let pipeline = Pipeline::new(
-            &cloud,
-            http.clone(),
-            Arc::new(CredentialTokens(credential)),
-            false,
-        )
-        .expect("pipeline");
+        let (pipeline, http) = support::simulator::pipeline_for(&sim, false);
         let lines: Lines = Arc::default();
         let sink = lines.clone();
         Harness {

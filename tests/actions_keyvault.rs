@@ -3,16 +3,10 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use azdeck::azure::auth::{build_credential, CredentialKind, CredentialSettings, CredentialTokens};
-use azdeck::azure::cloud::Cloud;
-use azdeck::azure::http::{http_client, Pipeline};
-use azdeck::config;
 use azdeck::runbook::action::{ActionContext, Check, EnvironmentInfo, Registry};
 use azdeck::runbook::confirm::Headless;
-use azure_core::credentials::Secret;
 use serde_json::json;
 use support::simulator::TestSim;
 use tokio::sync::watch;
@@ -20,26 +14,7 @@ use tokio::sync::watch;
 #[tokio::test]
 async fn set_show_disable_enable_with_exact_requests_and_no_value_out() {
     let sim = TestSim::start().await;
-    let (custom, _) = config::from_sim(sim.env());
-    let cloud = Cloud::custom("sim", &custom).expect("cloud");
-    let http = http_client(&cloud).expect("client");
-    let credential = build_credential(
-        CredentialSettings {
-            cloud: cloud.clone(),
-            tenant_id: Some(sim.env().tenant_id.clone()),
-            kind: CredentialKind::ClientSecret {
-                client_id: Some(sim.env().service_principal.client_id.clone()),
-            },
-            secret: Some(Secret::from(
-                sim.env().service_principal.client_secret.clone(),
-            )),
-            retry: None,
-        },
-        http.clone(),
-    )
-    .expect("credential");
-    let pipeline = Pipeline::new(&cloud, http, Arc::new(CredentialTokens(credential)), false)
-        .expect("pipeline");
+    let (pipeline, _) = support::simulator::pipeline_for(&sim, false);
     let environment = EnvironmentInfo {
         name: "sim".into(),
         protected: false,

@@ -7,43 +7,15 @@ mod support;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use azdeck::azure::auth::{build_credential, CredentialKind, CredentialSettings, CredentialTokens};
-use azdeck::azure::cloud::Cloud;
-use azdeck::azure::http::{http_client, record_calls, CallRecord, Pipeline};
+use azdeck::azure::http::{record_calls, CallRecord, Pipeline};
 use azdeck::azure::keyvault::{KeyVaultClient, KeyVaultError, NewSecret, SecretUpdate};
-use azdeck::config;
 use azdeck::model::SecretString;
-use azure_core::credentials::Secret;
 use support::simulator::TestSim;
 
 const VAULT: &str = "kv-platform-prod";
 
 fn pipeline(sim: &TestSim, read_only: bool) -> Pipeline {
-    let (custom, _) = config::from_sim(sim.env());
-    let cloud = Cloud::custom("sim", &custom).expect("the simulator is a custom cloud");
-    let http = http_client(&cloud).expect("HTTP client");
-    let credential = build_credential(
-        CredentialSettings {
-            cloud: cloud.clone(),
-            tenant_id: Some(sim.env().tenant_id.clone()),
-            kind: CredentialKind::ClientSecret {
-                client_id: Some(sim.env().service_principal.client_id.clone()),
-            },
-            secret: Some(Secret::from(
-                sim.env().service_principal.client_secret.clone(),
-            )),
-            retry: None,
-        },
-        http.clone(),
-    )
-    .expect("credential");
-    Pipeline::new(
-        &cloud,
-        http,
-        Arc::new(CredentialTokens(credential)),
-        read_only,
-    )
-    .expect("pipeline")
+    support::simulator::pipeline_for(sim, read_only).0
 }
 
 /// The vault requests since `since`, as `METHOD path status`.

@@ -2,42 +2,19 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use azdeck::azure::auth::{build_credential, CredentialKind, CredentialSettings, CredentialTokens};
-use azdeck::azure::cloud::Cloud;
 use azdeck::azure::containerapps::{AppError, ContainerApps, TrafficWeight};
-use azdeck::azure::http::{http_client, ArmRequest, Pipeline};
+use azdeck::azure::http::{ArmRequest, Pipeline};
 use azdeck::azure::lro::{self, LroError, LroOptions, Progress};
 use azdeck::azure::{paging, resources};
-use azdeck::config;
-use azure_core::credentials::Secret;
 use futures::TryStreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::simulator::TestSim;
 
 fn pipeline(sim: &TestSim) -> Pipeline {
-    let (custom, _) = config::from_sim(sim.env());
-    let cloud = Cloud::custom("sim", &custom).unwrap();
-    let http = http_client(&cloud).unwrap();
-    let credential = build_credential(
-        CredentialSettings {
-            cloud: cloud.clone(),
-            tenant_id: Some(sim.env().tenant_id.clone()),
-            kind: CredentialKind::ClientSecret {
-                client_id: Some(sim.env().service_principal.client_id.clone()),
-            },
-            secret: Some(Secret::from(
-                sim.env().service_principal.client_secret.clone(),
-            )),
-            retry: None,
-        },
-        http.clone(),
-    )
-    .unwrap();
-    Pipeline::new(&cloud, http, Arc::new(CredentialTokens(credential)), false).unwrap()
+    support::simulator::pipeline_for(sim, false).0
 }
 
 fn app_id(sim: &TestSim, name: &str) -> String {

@@ -240,3 +240,39 @@ pub fn header(resp: &Response, name: &str) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
 }
+
+/// The client's request pipeline on this simulator, as a service principal (read-only when
+/// asked), plus the plain HTTP client it sends with: what a `Session` would build.
+pub fn pipeline_for(sim: &TestSim, read_only: bool) -> (azdeck::azure::http::Pipeline, Client) {
+    use azdeck::azure::auth::{
+        build_credential, CredentialKind, CredentialSettings, CredentialTokens,
+    };
+    use azdeck::azure::cloud::Cloud;
+    use azdeck::azure::http::{http_client, Pipeline};
+    let (custom, _) = azdeck::config::from_sim(sim.env());
+    let cloud = Cloud::custom("sim", &custom).expect("the simulator is a custom cloud");
+    let http = http_client(&cloud).expect("HTTP client");
+    let credential = build_credential(
+        CredentialSettings {
+            cloud: cloud.clone(),
+            tenant_id: Some(sim.env().tenant_id.clone()),
+            kind: CredentialKind::ClientSecret {
+                client_id: Some(sim.env().service_principal.client_id.clone()),
+            },
+            secret: Some(azure_core::credentials::Secret::from(
+                sim.env().service_principal.client_secret.clone(),
+            )),
+            retry: None,
+        },
+        http.clone(),
+    )
+    .expect("credential");
+    let pipeline = Pipeline::new(
+        &cloud,
+        http.clone(),
+        std::sync::Arc::new(CredentialTokens(credential)),
+        read_only,
+    )
+    .expect("pipeline");
+    (pipeline, http)
+}
