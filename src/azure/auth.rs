@@ -94,17 +94,7 @@ impl AuthError {
     /// failure reads "retry policy expired and the request will no longer be retried"); the cause,
     /// e.g. "invalid peer certificate: UnknownIssuer", is only in the sources.
     pub fn chain(&self) -> String {
-        let mut out = self.to_string();
-        let mut cur = std::error::Error::source(self);
-        while let Some(e) = cur {
-            let msg = e.to_string();
-            if !out.contains(&msg) {
-                out.push_str(": ");
-                out.push_str(&msg);
-            }
-            cur = e.source();
-        }
-        out
+        super::error::one_line(self)
     }
 }
 

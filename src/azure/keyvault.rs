@@ -108,24 +108,11 @@ fn service_error(e: azure_core::Error) -> KeyVaultError {
                 message: text("message").unwrap_or_default(),
             }
         }
-        ErrorKind::DataConversion => KeyVaultError::Decode(chain(&e)),
-        _ => KeyVaultError::Request(chain(&e)),
+        ErrorKind::DataConversion => KeyVaultError::Decode(super::error::one_line(&e)),
+        _ => KeyVaultError::Request(super::error::one_line(&e)),
     }
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let msg = s.to_string();
-        if !out.contains(&msg) {
-            out.push_str(": ");
-            out.push_str(&msg);
-        }
-        cur = s.source();
-    }
-    out
-}
 
 /// A secret's properties (never its value), as list, versions, set and update return them.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -466,7 +453,7 @@ impl KeyVaultClient {
             Arc::new(PipelineCredential(pipeline.tokens())),
             Some(options),
         )
-        .map_err(|e| KeyVaultError::VaultUrl(format!("{vault_url}: {}", chain(&e))))?;
+        .map_err(|e| KeyVaultError::VaultUrl(format!("{vault_url}: {}", super::error::one_line(&e))))?;
         Ok(Self {
             client,
             vault_url,

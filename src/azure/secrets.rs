@@ -183,31 +183,17 @@ fn classify<T>(backend: Backend, key: &str, r: keyring::Result<T>) -> Outcome<T>
             })
         }
         Err(keyring::Error::PlatformFailure(e)) => {
-            Outcome::Unusable(format!("{backend}: {}", one_line(e.as_ref())))
+            Outcome::Unusable(format!("{backend}: {}", super::error::one_line(e.as_ref())))
         }
         // E.g. a locked collection whose unlock prompt was dismissed.
         Err(keyring::Error::NoStorageAccess(e)) => Outcome::Unusable(format!(
             "{backend}: locked or access refused: {}",
-            one_line(e.as_ref())
+            super::error::one_line(e.as_ref())
         )),
-        Err(e) => Outcome::Unusable(format!("{backend}: {}", one_line(&e))),
+        Err(e) => Outcome::Unusable(format!("{backend}: {}", super::error::one_line(&e))),
     }
 }
 
-/// An error and its causes on one line (D-Bus errors nest).
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let msg = s.to_string();
-        if !out.contains(&msg) {
-            out.push_str(": ");
-            out.push_str(&msg);
-        }
-        cur = s.source();
-    }
-    out
-}
 
 /// The key of an entry: what the keyring shows as the account name.
 pub fn entry_name(env: &str, tenant: &str, client_id: &str) -> String {
