@@ -198,6 +198,22 @@ fn summary(body: &[u8]) -> String {
     }
 }
 
+/// An error and its causes on one line, each cause once. azure_core's top-level messages are
+/// often generic (a TLS failure reads "retry policy expired…"); the cause is in the sources.
+pub fn one_line(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = s.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,20 +271,4 @@ mod tests {
             .to_string()
             .contains("(no body)"));
     }
-}
-
-/// An error and its causes on one line, each cause once. azure_core's top-level messages are
-/// often generic (a TLS failure reads "retry policy expired…"); the cause is in the sources.
-pub fn one_line(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let msg = s.to_string();
-        if !out.contains(&msg) {
-            out.push_str(": ");
-            out.push_str(&msg);
-        }
-        cur = s.source();
-    }
-    out
 }

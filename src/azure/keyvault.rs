@@ -113,7 +113,6 @@ fn service_error(e: azure_core::Error) -> KeyVaultError {
     }
 }
 
-
 /// A secret's properties (never its value), as list, versions, set and update return them.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct SecretProperties {
@@ -453,7 +452,9 @@ impl KeyVaultClient {
             Arc::new(PipelineCredential(pipeline.tokens())),
             Some(options),
         )
-        .map_err(|e| KeyVaultError::VaultUrl(format!("{vault_url}: {}", super::error::one_line(&e))))?;
+        .map_err(|e| {
+            KeyVaultError::VaultUrl(format!("{vault_url}: {}", super::error::one_line(&e)))
+        })?;
         Ok(Self {
             client,
             vault_url,

@@ -194,7 +194,6 @@ fn classify<T>(backend: Backend, key: &str, r: keyring::Result<T>) -> Outcome<T>
     }
 }
 
-
 /// The key of an entry: what the keyring shows as the account name.
 pub fn entry_name(env: &str, tenant: &str, client_id: &str) -> String {
     format!("{env}/{tenant}/{client_id}")
