@@ -2,6 +2,7 @@
 
 mod containerapp;
 mod control;
+mod frontdoor;
 mod keyvault;
 mod probe;
 
@@ -12,4 +13,5 @@ pub fn register_all(registry: &mut Registry) {
     containerapp::register(registry);
     probe::register(registry);
     keyvault::register(registry);
+    frontdoor::register(registry);
 }
