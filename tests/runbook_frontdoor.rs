@@ -61,21 +61,6 @@ impl Edge {
     }
 }
 
-/// Mutating ARM requests in the simulator's log since `since`.
-async fn mutations_since(sim: &TestSim, since: u64) -> Vec<Value> {
-    sim.requests_since(since)
-        .await
-        .into_iter()
-        .filter(|r| {
-            r["method"] != "GET"
-                && r["host"]
-                    .as_str()
-                    .is_some_and(|h| h.starts_with("management."))
-        })
-        .filter(|r| !r["path"].as_str().unwrap_or("").contains("/_sim"))
-        .collect()
-}
-
 fn run(env: &CliEnv, args: &[&str]) -> std::process::Output {
     let out = env.run(&[args, &["--env", "sim", "-o", "jsonl"]].concat());
     eprintln!("{}\n{}", stdout(&out), stderr(&out));
@@ -204,7 +189,7 @@ async fn the_emergency_deny_answers_404_and_rolls_back_when_not_seen() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(props(&sim, &route).await["enabledState"], "Disabled");
     assert_eq!(edge.call().await.0, 404);
-    assert_eq!(mutations_since(&sim, before).await.len(), 1);
+    assert_eq!(sim.mutations_since(before).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,7 +250,7 @@ async fn plans_show_the_patches_and_change_nothing() {
         serde_json::json!({"properties": {"enabledState": "Disabled"}})
     );
 
-    assert!(mutations_since(&sim, before).await.is_empty());
+    assert!(sim.mutations_since(before).await.is_empty());
     assert_eq!(props(&sim, &route).await["enabledState"], "Enabled");
     assert_eq!(props(&sim, &dr).await["priority"], 2);
 }

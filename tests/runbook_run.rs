@@ -29,21 +29,6 @@ fn traffic(app: &Value) -> Value {
     app["properties"]["configuration"]["ingress"]["traffic"].clone()
 }
 
-/// Mutating requests to ARM in the simulator's log since `since`.
-async fn mutations_since(sim: &TestSim, since: u64) -> Vec<Value> {
-    sim.requests_since(since)
-        .await
-        .into_iter()
-        .filter(|r| {
-            r["method"] != "GET"
-                && r["host"]
-                    .as_str()
-                    .is_some_and(|h| h.starts_with("management."))
-        })
-        .filter(|r| !r["path"].as_str().unwrap_or("").contains("/_sim"))
-        .collect()
-}
-
 /// `azdeck run containerapp-rollback` on dagster-webserver, confirmed, as JSON lines; it must
 /// succeed.
 fn roll_back_webserver(env: &CliEnv) -> std::process::Output {
@@ -95,7 +80,7 @@ async fn rollback_in_multiple_mode_moves_all_traffic_to_the_previous_healthy_rev
         traffic(&after),
         json!([{"revisionName": "dagster-webserver--v42", "weight": 100}])
     );
-    let mutations = mutations_since(&sim, before).await;
+    let mutations = sim.mutations_since(before).await;
     assert_eq!(
         mutations.len(),
         1,
@@ -194,7 +179,7 @@ async fn rollback_in_single_mode_reapplies_the_previous_healthy_template() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(health, "Healthy");
-    let mutations = mutations_since(&sim, before).await;
+    let mutations = sim.mutations_since(before).await;
     assert_eq!(mutations.len(), 1, "{mutations:#?}");
 }
 
@@ -238,7 +223,7 @@ async fn a_plan_shows_calls_and_before_after_and_changes_nothing() {
         .iter()
         .all(|e| e["type"] != "step_succeeded" || e["step"] != "shift"));
     assert!(
-        mutations_since(&sim, before).await.is_empty(),
+        sim.mutations_since(before).await.is_empty(),
         "a plan sends no change"
     );
     let text = env.run(&args);
@@ -269,7 +254,7 @@ async fn without_a_terminal_or_yes_a_change_is_not_made_and_exit_is_5_then_resum
         stdout(&out),
         stderr(&out)
     );
-    assert!(mutations_since(&sim, before).await.is_empty());
+    assert!(sim.mutations_since(before).await.is_empty());
     let run = run_id(&events(&out));
     let resumed = env.run(&["resume", &run, "--yes", "-o", "jsonl"]);
     assert_eq!(
@@ -281,7 +266,7 @@ async fn without_a_terminal_or_yes_a_change_is_not_made_and_exit_is_5_then_resum
     );
     let resumed = events(&resumed);
     assert!(kinds(&resumed, "current").contains(&"step_reused".to_string()));
-    assert_eq!(mutations_since(&sim, before).await.len(), 1);
+    assert_eq!(sim.mutations_since(before).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -493,7 +478,7 @@ async fn a_protected_environment_needs_its_name_with_yes() {
         "{}",
         stdout(&out)
     );
-    assert!(mutations_since(&sim, before).await.is_empty());
+    assert!(sim.mutations_since(before).await.is_empty());
     let out = env.run(&[&base[..], &["--confirm-env", "sim"]].concat());
     assert_eq!(
         out.status.code(),
@@ -672,7 +657,7 @@ async fn a_traffic_split_keeps_its_labels_and_a_revision_is_deactivated_then_act
             {"revisionName": "chat-api--b213", "weight": 50, "label": "canary"}
         ])
     );
-    let mutations = mutations_since(&sim, before).await;
+    let mutations = sim.mutations_since(before).await;
     assert_eq!(mutations.len(), 1, "{mutations:#?}");
 
     // A split that does not add up is refused by Azure and nothing changes.

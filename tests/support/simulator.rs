@@ -149,6 +149,22 @@ impl TestSim {
         body["requests"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Changing ARM requests (not GET, not the simulator's own `/_sim` API) in the log since
+    /// `since`.
+    pub async fn mutations_since(&self, since: u64) -> Vec<Value> {
+        self.requests_since(since)
+            .await
+            .into_iter()
+            .filter(|r| {
+                r["method"] != "GET"
+                    && r["host"]
+                        .as_str()
+                        .is_some_and(|h| h.starts_with("management."))
+            })
+            .filter(|r| !r["path"].as_str().unwrap_or("").contains("/_sim"))
+            .collect()
+    }
+
     pub async fn last_seq(&self) -> u64 {
         let (_, body) = self
             .admin(Method::GET, "requests?since=999999999", None)
